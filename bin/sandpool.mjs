@@ -33,6 +33,5 @@ function ensureDependencies() {
 }
 
 ensureDependencies();
-const { register } = await import('tsx/esm/api');
-register();
+await import('./register.mjs');
 await import(pathToFileURL(join(root, 'cli/main.ts')).href);

@@ -1,5 +1,6 @@
 // Console output for long-running operator commands: every step says what it is
 // doing, how long it took, and — when it fails — what to do about it.
+import { AppError } from '../lib/errors';
 
 const isTty = process.stdout.isTTY === true;
 const paint = (code: number) => (text: string) => (isTty ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -42,6 +43,10 @@ export async function step<T>(title: string, run: (progress: (detail: string) =>
 
 /** Prints an error for a person and returns the process exit code. */
 export function reportFatal(error: unknown): number {
+  if (error instanceof AppError) {
+    console.error(`\n${red(bold('Error:'))} ${error.message}`);
+    return 2;
+  }
   if (error instanceof StepError) {
     console.error(`\n${red(bold('Error:'))} ${error.message}`);
     if (error.fix) console.error(`${yellow('How to fix:')} ${error.fix}`);

@@ -1,0 +1,78 @@
+import type { Metadata } from 'next';
+import { Badge } from '@/components/ui/badge';
+import { Card, CardHeader, EmptyState, PageHeader } from '@/components/ui/card';
+import { RoleBadge } from '@/components/ui/role-badge';
+import { Table, Td, Th } from '@/components/ui/table';
+import { Time } from '@/components/ui/time';
+import { can } from '@/lib/auth/access';
+import type { Role } from '@/lib/auth/permissions';
+import { requirePrincipal } from '@/lib/auth/session';
+import { listUsers } from '@/lib/services/users';
+import { CreateUserForm } from './_components/create-user-form';
+import { UserStatusButton } from './_components/user-status-button';
+import { Forbidden } from '@/components/shell/forbidden';
+
+export const metadata: Metadata = { title: 'Users' };
+
+export default async function UsersPage() {
+  const principal = await requirePrincipal();
+  if (!can(principal, 'principals.read')) return <Forbidden what="the list of users" />;
+  const canWrite = can(principal, 'principals.write');
+  const users = await listUsers(principal);
+  return (
+    <>
+      <PageHeader title="Users" description="People who sign in to the portal. What they may do comes from their role assignments." />
+      {canWrite ? (
+        <Card className="mb-6">
+          <CardHeader title="Create a user" description="New users have no role until you assign one." />
+          <CreateUserForm />
+        </Card>
+      ) : null}
+      <Card>
+        <CardHeader title={`${users.length} ${users.length === 1 ? 'user' : 'users'}`} />
+        {users.length === 0 ? (
+          <EmptyState title="No users yet" />
+        ) : (
+          <Table label="Users">
+            <thead>
+              <tr>
+                <Th>User</Th>
+                <Th>Roles</Th>
+                <Th>Status</Th>
+                <Th>Last sign-in</Th>
+                {canWrite ? <Th className="text-right">Actions</Th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {users.map((user) => (
+                <tr key={user.id}>
+                  <Td>
+                    <div className="font-medium">{user.displayName}</div>
+                    <div className="text-zinc-500 dark:text-zinc-400">{user.email}</div>
+                  </Td>
+                  <Td>
+                    <div className="flex flex-wrap gap-1">
+                      {user.roles.length === 0 ? <span className="text-zinc-400">No roles</span> : null}
+                      {user.roles.map((role) => (
+                        <RoleBadge key={`${role.role}${role.scope}`} role={role.role as Role} scope={role.scope} />
+                      ))}
+                    </div>
+                  </Td>
+                  <Td>{user.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</Td>
+                  <Td>
+                    <Time value={user.lastSignInAt} fallback="Never" />
+                  </Td>
+                  {canWrite ? (
+                    <Td className="text-right">
+                      {user.id === principal.id ? <span className="text-xs text-zinc-400">You</span> : <UserStatusButton userId={user.id} email={user.email} disabled={user.disabled} />}
+                    </Td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+      </Card>
+    </>
+  );
+}

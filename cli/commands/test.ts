@@ -1,0 +1,74 @@
+// `npm test`: a throwaway Sandpool installation of its own (separate folder, Postgres port and
+// web ports), then every suite against the real parts: Postgres, containerd, Chromium.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { bold, green, red, step, StepError } from '../ui';
+
+const TEST_PORTS = { portal: 3210, engine: 3211, postgres: '5434' };
+export const E2E_OWNER = { email: 'owner@e2e.sandpool.test', password: 'e2e-owner-password-1234' };
+
+function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    console.log(`\n${bold(`▶ ${title}`)}`);
+    const child = spawn(command, args, { stdio: 'inherit', env });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+export async function test(options: { only?: string }): Promise<void> {
+  if (options.only && !['unit', 'e2e'].includes(options.only)) {
+    throw new StepError(`Unknown suite "${options.only}".`, 'Use --only unit or --only e2e, or leave it out to run everything.');
+  }
+  const started = performance.now();
+  const { repoRoot } = await import('../paths');
+  // Everything a test run writes lives here and is wiped first, so every run starts clean and an
+  // operator's own installation in .sandpool/ is never touched.
+  const testHome = join(repoRoot, '.sandpool', 'test');
+  process.env.SANDPOOL_HOME = testHome;
+  process.env.SANDPOOL_POSTGRES_PORT = TEST_PORTS.postgres;
+  process.env.SANDPOOL_ADMIN_EMAIL = E2E_OWNER.email;
+  process.env.SANDPOOL_ADMIN_PASSWORD = E2E_OWNER.password;
+  delete process.env.AUTH_SECRET;
+  const { stopStalePostgres } = await import('../provision/postgres');
+  await stopStalePostgres();
+  rmSync(testHome, { recursive: true, force: true });
+
+  const { ensureChromium } = await import('../provision/chromium');
+  const { startStack } = await import('../stack');
+  const vitest = join(repoRoot, 'node_modules/.bin/vitest');
+  const playwright = join(repoRoot, 'node_modules/.bin/playwright');
+  const results: { suite: string; code: number; seconds: number }[] = [];
+  const timed = async (suite: string, body: () => Promise<number>) => {
+    const suiteStarted = performance.now();
+    const code = await body();
+    results.push({ suite, code, seconds: (performance.now() - suiteStarted) / 1000 });
+  };
+
+  const publicUrl = `http://127.0.0.1:${TEST_PORTS.portal}`;
+  const stack = await startStack({ host: '127.0.0.1', portalPort: TEST_PORTS.portal, enginePort: TEST_PORTS.engine, publicUrl, quietChildren: true });
+  try {
+    const { bootstrapOwner } = await import('../bootstrap');
+    await bootstrapOwner();
+    const chromium = await step('Chromium for end-to-end tests', (progress) => ensureChromium(progress));
+    const env = {
+      ...process.env,
+      E2E_BASE_URL: publicUrl,
+      E2E_ENGINE_URL: stack.engineUrl,
+      E2E_OWNER_EMAIL: E2E_OWNER.email,
+      E2E_OWNER_PASSWORD: E2E_OWNER.password,
+      CHROMIUM_PATH: chromium.executablePath,
+    };
+    if (options.only !== 'e2e') await timed('unit + integration (vitest)', () => run('Unit and integration tests', vitest, ['run'], env));
+    if (options.only !== 'unit') await timed('end-to-end (playwright)', () => run('End-to-end tests in Chromium', playwright, ['test'], env));
+  } finally {
+    await stack.stop();
+  }
+
+  console.log(`\n${bold('Summary')}`);
+  for (const result of results) {
+    console.log(`  ${result.code === 0 ? green('✓ passed') : red('✗ failed')}  ${result.suite} (${result.seconds.toFixed(1)}s)`);
+  }
+  console.log(`  total ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  if (results.some((result) => result.code !== 0)) throw new StepError('Some tests failed (see above).', 'Fix them and run `npm test` again.');
+}

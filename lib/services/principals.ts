@@ -1,0 +1,47 @@
+import 'server-only';
+import type { Assignment, Principal } from '../auth/access';
+import { db } from '../db';
+
+/**
+ * Loads a signed-in user as a Principal, straight from the database: the role is never
+ * taken from the cookie. Returns null when the user is gone, disabled, or changed their
+ * password after this session began (`authenticatedAt`, epoch ms).
+ */
+export async function loadUserPrincipal(userId: string, authenticatedAt: number): Promise<Principal | null> {
+  const user = await db().user.findUnique({
+    where: { id: userId },
+    select: {
+      id: true,
+      email: true,
+      disabledAt: true,
+      passwordChangedAt: true,
+      roleAssignments: { select: { role: true, scope: true } },
+    },
+  });
+  if (!user || user.disabledAt) return null;
+  // One second of slack: the session and the password change can share a clock second.
+  if (user.passwordChangedAt.getTime() > authenticatedAt + 1000) return null;
+  return { kind: 'user', id: user.id, label: user.email, assignments: user.roleAssignments satisfies Assignment[] };
+}
+
+/** Loads a service principal as a Principal; null when it is gone, revoked or expired. */
+export async function loadServicePrincipal(servicePrincipalId: string, now = new Date()): Promise<Principal | null> {
+  const servicePrincipal = await db().servicePrincipal.findUnique({
+    where: { id: servicePrincipalId },
+    select: {
+      id: true,
+      clientId: true,
+      revokedAt: true,
+      expiresAt: true,
+      roleAssignments: { select: { role: true, scope: true } },
+    },
+  });
+  if (!servicePrincipal || servicePrincipal.revokedAt) return null;
+  if (servicePrincipal.expiresAt && servicePrincipal.expiresAt <= now) return null;
+  return {
+    kind: 'servicePrincipal',
+    id: servicePrincipal.id,
+    label: servicePrincipal.clientId,
+    assignments: servicePrincipal.roleAssignments,
+  };
+}
