@@ -29,6 +29,9 @@ export async function withRuntime<T>(body: (runtime: Runtime) => Promise<T>): Pr
   try {
     return await body(runtime);
   } finally {
+    // Idle pool connections would otherwise keep a one-shot command alive for seconds.
+    const { db } = await import('../lib/db');
+    await db().$disconnect();
     await runtime.postgres.stop();
   }
 }

@@ -1,12 +1,34 @@
 // `npm test`: a throwaway Sandpool installation of its own (separate folder, Postgres port and
 // web ports), then every suite against the real parts: Postgres, containerd, Chromium.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bold, green, red, step, StepError } from '../ui';
 
 const TEST_PORTS = { portal: 3210, engine: 3211, postgres: '5434' };
 export const E2E_OWNER = { email: 'owner@e2e.sandpool.test', password: 'e2e-owner-password-1234' };
+
+/** A test run that was killed can leave its Postgres running on the data we are about to wipe. */
+async function stopLeftoverPostgres(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 'SIGINT'); // Postgres "fast shutdown"
+  } catch {
+    return; // not running
+  }
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new StepError(`A Postgres from an earlier test run (pid ${pid}) does not stop.`, `Stop it with \`kill -9 ${pid}\` and run the tests again.`);
+}
 
 function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
@@ -30,8 +52,7 @@ export async function test(options: { only?: string }): Promise<void> {
   process.env.SANDPOOL_ADMIN_EMAIL = E2E_OWNER.email;
   process.env.SANDPOOL_ADMIN_PASSWORD = E2E_OWNER.password;
   delete process.env.AUTH_SECRET;
-  const { stopStalePostgres } = await import('../provision/postgres');
-  await stopStalePostgres();
+  await stopLeftoverPostgres(join(testHome, 'postgres'));
   rmSync(testHome, { recursive: true, force: true });
 
   const { ensureChromium } = await import('../provision/chromium');
@@ -59,7 +80,15 @@ export async function test(options: { only?: string }): Promise<void> {
       E2E_OWNER_PASSWORD: E2E_OWNER.password,
       CHROMIUM_PATH: chromium.executablePath,
     };
-    if (options.only !== 'e2e') await timed('unit + integration (vitest)', () => run('Unit and integration tests', vitest, ['run'], env));
+    if (options.only !== 'e2e') {
+      // Integration tests get a database of their own: some of them reshape installation-wide
+      // state (who is Owner) that the end-to-end tests rely on.
+      const { createDatabase } = await import('../provision/postgres');
+      const { applyMigrations } = await import('../provision/prisma');
+      const integrationUrl = await createDatabase(stack.databaseUrl, 'sandpool_integration');
+      await step('Integration database', (progress) => applyMigrations(integrationUrl, progress));
+      await timed('unit + integration (vitest)', () => run('Unit and integration tests', vitest, ['run'], { ...env, DATABASE_URL: integrationUrl }));
+    }
     if (options.only !== 'unit') await timed('end-to-end (playwright)', () => run('End-to-end tests in Chromium', playwright, ['test'], env));
   } finally {
     await stack.stop();

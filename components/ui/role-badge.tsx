@@ -7,7 +7,7 @@ export function RoleBadge({ role, scope }: { role: Role; scope?: string }) {
   return (
     <Badge tone={ROLE_TONES[role]}>
       {ROLE_LABELS[role]}
-      {scope ? <span className="ml-1 font-normal opacity-80">at {scope}</span> : null}
+      {scope ? <span className="ml-1 font-normal opacity-80">{` at ${scope}`}</span> : null}
     </Badge>
   );
 }

@@ -71,7 +71,14 @@ let publicKeys: { loadedAt: number; keys: JWK[] } | undefined;
 /** Public keys of every non-retired signing key, as a JWKS `keys` array (cached for a minute). */
 export async function publicJwks(options: { refresh?: boolean } = {}): Promise<JWK[]> {
   if (!options.refresh && publicKeys && Date.now() - publicKeys.loadedAt < KEY_CACHE_MS) return publicKeys.keys;
-  const rows = await db().signingKey.findMany({ where: { retiredAt: null }, select: { publicJwk: true }, orderBy: { createdAt: 'desc' } });
+  const load = () => db().signingKey.findMany({ where: { retiredAt: null }, select: { publicJwk: true }, orderBy: { createdAt: 'desc' } });
+  let rows = await load();
+  if (rows.length === 0) {
+    // Nothing has signed a token yet. Create the key now rather than publish (and cache) an
+    // empty key set that would fail to verify the first tokens issued.
+    await currentSigningKey();
+    rows = await load();
+  }
   publicKeys = { loadedAt: Date.now(), keys: rows.map((row) => row.publicJwk as JWK) };
   return publicKeys.keys;
 }

@@ -25,7 +25,7 @@ export function fieldErrorsOf(error: z.ZodError): FieldErrors {
 
 /** Parses input or throws a BAD_REQUEST AppError whose message lists every problem. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const parsed = schema.safeParse(input);
+  const parsed = schema.safeParse(input instanceof FormData ? formToObject(input) : input);
   if (parsed.success) return parsed.data;
   const fieldErrors = fieldErrorsOf(parsed.error);
   const summary = Object.entries(fieldErrors)

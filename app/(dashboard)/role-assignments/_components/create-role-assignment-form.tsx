@@ -1,8 +1,8 @@
 'use client';
-import { useActionState } from 'react';
 import { SelectField, TextField } from '@/components/ui/field';
 import { FormMessage } from '@/components/ui/form-message';
 import { SubmitButton } from '@/components/ui/submit-button';
+import { useActionForm } from '@/components/ui/use-action-form';
 import { ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES } from '@/lib/auth/permissions';
 import { createRoleAssignmentAction } from '../actions';
 
@@ -19,11 +19,10 @@ export function CreateRoleAssignmentForm({
   writableScopes: string[];
   knownScopes: string[];
 }) {
-  const [state, formAction] = useActionState(createRoleAssignmentAction, null);
-  const errors = state && !state.ok ? state.error.fieldErrors : undefined;
+  const { state, onSubmit, isPending, fieldErrors: errors } = useActionForm(createRoleAssignmentAction);
   const anyScope = writableScopes.includes('/');
   return (
-    <form action={formAction} className="space-y-4 px-5 py-4" noValidate aria-label="Add role assignment">
+    <form onSubmit={onSubmit} className="space-y-4 px-5 py-4" noValidate aria-label="Add role assignment">
       <div className="grid gap-4 md:grid-cols-3">
         {principals ? (
           <SelectField label="Who" name="principal" required defaultValue="" errors={errors?.principalId ?? errors?.principalType}>
@@ -80,7 +79,7 @@ export function CreateRoleAssignmentForm({
         )}
       </div>
       <FormMessage state={state} />
-      <SubmitButton pendingLabel="Assigning…">Add role assignment</SubmitButton>
+      <SubmitButton isPending={isPending} pendingLabel="Assigning…">Add role assignment</SubmitButton>
     </form>
   );
 }

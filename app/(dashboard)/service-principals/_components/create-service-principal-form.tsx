@@ -1,9 +1,9 @@
 'use client';
-import { useActionState } from 'react';
 import { CopyButton } from '@/components/ui/copy-button';
 import { SelectField, TextField } from '@/components/ui/field';
 import { FormMessage } from '@/components/ui/form-message';
 import { SubmitButton } from '@/components/ui/submit-button';
+import { useActionForm } from '@/components/ui/use-action-form';
 import { createServicePrincipalAction } from '../actions';
 
 function SecretField({ label, value, testId }: { label: string; value: string; testId: string }) {
@@ -21,8 +21,7 @@ function SecretField({ label, value, testId }: { label: string; value: string; t
 }
 
 export function CreateServicePrincipalForm() {
-  const [state, formAction] = useActionState(createServicePrincipalAction, null);
-  const errors = state && !state.ok ? state.error.fieldErrors : undefined;
+  const { state, onSubmit, isPending, fieldErrors: errors } = useActionForm(createServicePrincipalAction);
   return (
     <div className="space-y-4 px-5 py-4">
       {state?.ok ? (
@@ -34,7 +33,7 @@ export function CreateServicePrincipalForm() {
           <SecretField label="Client secret" value={state.data.clientSecret} testId="new-client-secret" />
         </div>
       ) : null}
-      <form action={formAction} className="space-y-4" noValidate aria-label="Create service principal">
+      <form onSubmit={onSubmit} className="space-y-4" noValidate aria-label="Create service principal">
         <div className="grid gap-4 md:grid-cols-2">
           <TextField label="Name" name="displayName" required placeholder="e.g. agent-runner" errors={errors?.displayName} />
           <SelectField label="Secret expires" name="expiresInDays" defaultValue="365" errors={errors?.expiresInDays}>
@@ -46,7 +45,7 @@ export function CreateServicePrincipalForm() {
           </SelectField>
         </div>
         {state && !state.ok ? <FormMessage state={state} /> : null}
-        <SubmitButton pendingLabel="Creating…">Create service principal</SubmitButton>
+        <SubmitButton isPending={isPending} pendingLabel="Creating…">Create service principal</SubmitButton>
       </form>
     </div>
   );
