@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { Forbidden } from '@/components/shell/forbidden';
+import { ActionButton } from '@/components/ui/action-button';
 import { Button } from '@/components/ui/button';
 import { Card, CardHeader, EmptyState, PageHeader } from '@/components/ui/card';
 import { SelectField } from '@/components/ui/field';
@@ -15,7 +16,7 @@ import { listAssignmentScopes, listRoleAssignments } from '@/lib/services/role-a
 import { listServicePrincipals } from '@/lib/services/service-principals';
 import { listUsers } from '@/lib/services/users';
 import { CreateRoleAssignmentForm, type PrincipalOption } from './_components/create-role-assignment-form';
-import { RemoveAssignmentButton } from './_components/remove-assignment-button';
+import { deleteRoleAssignmentAction } from './actions';
 
 export const metadata: Metadata = { title: 'Role assignments' };
 
@@ -115,9 +116,12 @@ export default async function RoleAssignmentsPage({ searchParams }: { searchPara
                   {canWrite ? (
                     <Td className="text-right">
                       {assignment.canDelete ? (
-                        <RemoveAssignmentButton
-                          roleAssignmentId={assignment.id}
-                          description={`${ROLE_LABELS[assignment.role]} for ${assignment.principalDetail} at ${assignment.scope}`}
+                        <ActionButton
+                          action={deleteRoleAssignmentAction}
+                          fields={{ roleAssignmentId: assignment.id }}
+                          label="Remove"
+                          ariaLabel={`Remove ${ROLE_LABELS[assignment.role]} for ${assignment.principalDetail} at ${assignment.scope}`}
+                          confirmation={`Remove ${ROLE_LABELS[assignment.role]} for ${assignment.principalDetail} at ${assignment.scope}?`}
                         />
                       ) : null}
                     </Td>

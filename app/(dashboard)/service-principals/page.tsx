@@ -2,15 +2,15 @@ import type { Metadata } from 'next';
 import { Forbidden } from '@/components/shell/forbidden';
 import { Badge } from '@/components/ui/badge';
 import { Card, CardHeader, EmptyState, PageHeader } from '@/components/ui/card';
-import { RoleBadge } from '@/components/ui/role-badge';
+import { ActionButton } from '@/components/ui/action-button';
+import { RoleList } from '@/components/ui/role-list';
 import { Table, Td, Th } from '@/components/ui/table';
 import { Time } from '@/components/ui/time';
 import { can } from '@/lib/auth/access';
-import type { Role } from '@/lib/auth/permissions';
 import { requirePrincipal } from '@/lib/auth/session';
 import { listServicePrincipals } from '@/lib/services/service-principals';
 import { CreateServicePrincipalForm } from './_components/create-service-principal-form';
-import { RevokeButton } from './_components/revoke-button';
+import { revokeServicePrincipalAction } from './actions';
 
 export const metadata: Metadata = { title: 'Service principals' };
 
@@ -64,12 +64,7 @@ export default async function ServicePrincipalsPage() {
                     <code className="font-mono text-xs">{sp.clientId}</code>
                   </Td>
                   <Td>
-                    <div className="flex flex-wrap gap-1">
-                      {sp.roles.length === 0 ? <span className="text-zinc-400">No roles</span> : null}
-                      {sp.roles.map((role) => (
-                        <RoleBadge key={`${role.role}${role.scope}`} role={role.role as Role} scope={role.scope} />
-                      ))}
-                    </div>
+                    <RoleList roles={sp.roles} />
                   </Td>
                   <Td>
                     <Badge tone={STATUS_TONE[sp.status]}>{STATUS_LABEL[sp.status]}</Badge>
@@ -80,7 +75,15 @@ export default async function ServicePrincipalsPage() {
                   <Td>
                     <Time value={sp.lastUsedAt} fallback="Never" />
                   </Td>
-                  {canWrite ? <Td className="text-right">{sp.status !== 'revoked' ? <RevokeButton servicePrincipalId={sp.id} name={sp.displayName} /> : null}</Td> : null}
+                  {canWrite ? <Td className="text-right">{sp.status !== 'revoked' ? (
+                        <ActionButton
+                          action={revokeServicePrincipalAction}
+                          fields={{ servicePrincipalId: sp.id }}
+                          label="Revoke"
+                          ariaLabel={`Revoke ${sp.displayName}`}
+                          confirmation={`Revoke ${sp.displayName}? Its secret and every token it holds stop working at once. This cannot be undone.`}
+                        />
+                      ) : null}</Td> : null}
                 </tr>
               ))}
             </tbody>

@@ -1,15 +1,15 @@
 import type { Metadata } from 'next';
 import { Badge } from '@/components/ui/badge';
 import { Card, CardHeader, EmptyState, PageHeader } from '@/components/ui/card';
-import { RoleBadge } from '@/components/ui/role-badge';
+import { ActionButton } from '@/components/ui/action-button';
+import { RoleList } from '@/components/ui/role-list';
 import { Table, Td, Th } from '@/components/ui/table';
 import { Time } from '@/components/ui/time';
 import { can } from '@/lib/auth/access';
-import type { Role } from '@/lib/auth/permissions';
 import { requirePrincipal } from '@/lib/auth/session';
 import { listUsers } from '@/lib/services/users';
 import { CreateUserForm } from './_components/create-user-form';
-import { UserStatusButton } from './_components/user-status-button';
+import { disableUserAction, enableUserAction } from './actions';
 import { Forbidden } from '@/components/shell/forbidden';
 
 export const metadata: Metadata = { title: 'Users' };
@@ -51,12 +51,7 @@ export default async function UsersPage() {
                     <div className="text-zinc-500 dark:text-zinc-400">{user.email}</div>
                   </Td>
                   <Td>
-                    <div className="flex flex-wrap gap-1">
-                      {user.roles.length === 0 ? <span className="text-zinc-400">No roles</span> : null}
-                      {user.roles.map((role) => (
-                        <RoleBadge key={`${role.role}${role.scope}`} role={role.role as Role} scope={role.scope} />
-                      ))}
-                    </div>
+                    <RoleList roles={user.roles} />
                   </Td>
                   <Td>{user.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</Td>
                   <Td>
@@ -64,7 +59,15 @@ export default async function UsersPage() {
                   </Td>
                   {canWrite ? (
                     <Td className="text-right">
-                      {user.id === principal.id ? <span className="text-xs text-zinc-400">You</span> : <UserStatusButton userId={user.id} email={user.email} disabled={user.disabled} />}
+                      {user.id === principal.id ? <span className="text-xs text-zinc-400">You</span> : (
+                        <ActionButton
+                          action={user.disabled ? enableUserAction : disableUserAction}
+                          fields={{ userId: user.id }}
+                          label={user.disabled ? 'Enable' : 'Disable'}
+                          ariaLabel={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
+                          variant={user.disabled ? 'secondary' : 'danger'}
+                        />
+                      )}
                     </Td>
                   ) : null}
                 </tr>
