@@ -11,6 +11,8 @@ const envSchema = z.object({
     .min(32, 'AUTH_SECRET must be at least 32 characters of randomness.'),
   SANDPOOL_PUBLIC_URL: z.url('SANDPOOL_PUBLIC_URL must be an absolute URL such as http://localhost:3000').default('http://localhost:3000'),
   ENGINE_URL: z.url('ENGINE_URL must be an absolute URL such as http://127.0.0.1:3100').default('http://127.0.0.1:3100'),
+  /** The engine's URL as clients see it: pool management endpoints are built from it. */
+  ENGINE_PUBLIC_URL: z.url('ENGINE_PUBLIC_URL must be an absolute URL such as http://localhost:3100').default('http://localhost:3100'),
 });
 
 export type Env = z.infer<typeof envSchema>;

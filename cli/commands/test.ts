@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bold, green, red, step, StepError } from '../ui';
 
 const TEST_PORTS = { portal: 3210, engine: 3211, postgres: '5434' };
@@ -43,7 +44,9 @@ export async function test(options: { only?: string }): Promise<void> {
     throw new StepError(`Unknown suite "${options.only}".`, 'Use --only unit or --only e2e, or leave it out to run everything.');
   }
   const started = performance.now();
-  const { repoRoot } = await import('../paths');
+  // Not from cli/paths.ts: that module fixes SANDPOOL_HOME when first imported, and it must
+  // only be imported once SANDPOOL_HOME points at the test installation.
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
   // Everything a test run writes lives here and is wiped first, so every run starts clean and an
   // operator's own installation in .sandpool/ is never touched.
   const testHome = join(repoRoot, '.sandpool', 'test');
@@ -52,6 +55,10 @@ export async function test(options: { only?: string }): Promise<void> {
   process.env.SANDPOOL_ADMIN_EMAIL = E2E_OWNER.email;
   process.env.SANDPOOL_ADMIN_PASSWORD = E2E_OWNER.password;
   delete process.env.AUTH_SECRET;
+  const paths = await import('../paths');
+  if (paths.sandpoolHome !== testHome) {
+    throw new StepError(`The test run would use ${paths.sandpoolHome} instead of ${testHome}.`, 'This is a bug in cli/commands/test.ts: cli/paths.ts was imported too early.');
+  }
   await stopLeftoverPostgres(join(testHome, 'postgres'));
   rmSync(testHome, { recursive: true, force: true });
 

@@ -104,7 +104,8 @@ export async function setUserDisabled(principal: Principal, raw: unknown, disabl
       throw new AppError('CONFLICT', 'You cannot disable your own account. Ask another Owner to do it.');
     }
     const user = await tx.user.update({ where: { id: userId }, data: { disabledAt: disabled ? new Date() : null }, select: userSelect });
-    if (disabled) await assertOwnersRemain(tx);
+    const isOwner = user.roleAssignments.some((assignment) => assignment.role === 'OWNER' && assignment.scope === ROOT_SCOPE);
+    if (disabled && isOwner) await assertOwnersRemain(tx);
     return { result: toUserDto(user), target: { type: 'user', id: user.id, label: user.email } };
   });
 }

@@ -1,0 +1,190 @@
+// Every write to a session's state, in one place. Each transition is one statement that
+// checks the current state, moves the row, appends the event and notifies listeners, so a
+// crash can never leave a state change without its event or the other way round.
+import type pg from 'pg';
+import { assertTransition, type SessionState } from '../../lib/lifecycle/transitions';
+import type { IsolationRuntime } from '../runtime/types';
+import { inTransaction, type Queryable } from '../db';
+
+export const SESSION_EVENTS_CHANNEL = 'sandpool_session_events';
+
+export type SessionEvent = {
+  id: string;
+  sessionId: string;
+  poolId: string;
+  from: SessionState | null;
+  to: SessionState;
+  reason: string;
+  at: string;
+};
+
+export type SessionRow = {
+  id: string;
+  poolId: string;
+  identifier: string | null;
+  state: SessionState;
+  generation: number;
+  runtime: IsolationRuntime;
+  image: string | null;
+};
+
+const SESSION_COLUMNS = `id, pool_id AS "poolId", identifier, state, generation, runtime, image`;
+
+// Appends the event for the rows in CTE `moved` (id, pool_id, from_state, to_state) and sends it.
+const RECORD_EVENT = `
+  ev AS (
+    INSERT INTO session_events (session_id, pool_id, from_state, to_state, reason)
+    SELECT id, pool_id, from_state, to_state, $REASON FROM moved
+    RETURNING id, session_id, pool_id, from_state, to_state, reason, at
+  )
+  SELECT ev.id::text, ev.session_id AS "sessionId", ev.pool_id AS "poolId", ev.from_state AS "from", ev.to_state AS "to", ev.reason, ev.at,
+    pg_notify('${SESSION_EVENTS_CHANNEL}', json_build_object('id', ev.id::text, 'sessionId', ev.session_id, 'poolId', ev.pool_id,
+      'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', ev.at)::text)
+  FROM ev`;
+
+/** Records a new sandbox that is about to be created. */
+export async function insertPendingSession(
+  db: Queryable,
+  session: { id: string; poolId: string; generation: number; runtime: IsolationRuntime; image: string },
+): Promise<void> {
+  await db.query(
+    `WITH moved AS (
+       INSERT INTO sessions (id, pool_id, state, generation, runtime, image, container_id, updated_at)
+       VALUES ($1, $2, 'PENDING', $3, $4, $5, $1, now())
+       RETURNING id, pool_id, NULL::"SessionState" AS from_state, state AS to_state
+     ), ${RECORD_EVENT.replace('$REASON', '$6')}`,
+    [session.id, session.poolId, session.generation, session.runtime, session.image, 'creating a sandbox'],
+  );
+}
+
+/**
+ * Moves a session from one of `from` to `to`. Returns the event, or null when the session was
+ * no longer in any of `from` (another actor moved it first; the caller's work is moot).
+ */
+export async function transitionSession(
+  db: Queryable,
+  sessionId: string,
+  from: SessionState[],
+  to: SessionState,
+  reason: string,
+): Promise<SessionEvent | null> {
+  for (const state of from) assertTransition(state, to);
+  const result = await db.query<SessionEvent>(
+    `WITH prev AS (SELECT id, state FROM sessions WHERE id = $1 FOR UPDATE),
+     moved AS (
+       UPDATE sessions s SET
+         state = $3::"SessionState",
+         updated_at = now(),
+         ready_at = CASE WHEN $3 = 'READY' THEN now() ELSE s.ready_at END,
+         deleting_at = CASE WHEN $3 = 'DELETING' THEN now() ELSE s.deleting_at END,
+         deleted_at = CASE WHEN $3 IN ('DELETED', 'FAILED') THEN now() ELSE s.deleted_at END,
+         failure_reason = CASE WHEN $3 = 'FAILED' THEN $4 ELSE s.failure_reason END
+       FROM prev
+       WHERE s.id = prev.id AND prev.state = ANY($2::"SessionState"[])
+       RETURNING s.id, s.pool_id, prev.state AS from_state, s.state AS to_state
+     ), ${RECORD_EVENT.replace('$REASON', '$4')}`,
+    [sessionId, from, to, reason],
+  );
+  return result.rows[0] ?? null;
+}
+
+export type Allocation =
+  | { kind: 'existing'; sessionId: string }
+  | { kind: 'claimed'; sessionId: string }
+  | { kind: 'atCapacity'; allocated: number }
+  | { kind: 'noneReady' };
+
+/**
+ * Finds the live session of `identifier`, or claims the oldest ready one for it. The claim is
+ * one statement under a per-pool lock, so the cap holds under concurrency; the partial unique
+ * index on (pool, identifier) makes two racing claims for one identifier impossible. No
+ * containerd call happens here.
+ */
+export async function allocateSession(
+  pool: pg.Pool,
+  request: { poolId: string; identifier: string; cooldownSeconds: number; maxConcurrentSessions: number },
+): Promise<Allocation> {
+  const existing = await touchByIdentifier(pool, request);
+  if (existing) return { kind: 'existing', sessionId: existing };
+  try {
+    return await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [request.poolId]);
+      const claim = await client.query<{ id: string; claimed: boolean; allocated: string }>(
+        `WITH existing AS (
+           SELECT id FROM sessions WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED'
+         ), capacity AS (
+           SELECT count(*) AS allocated FROM sessions WHERE pool_id = $1 AND state = 'ALLOCATED'
+         ), candidate AS (
+           SELECT s.id FROM sessions s
+           WHERE s.pool_id = $1 AND s.state = 'READY'
+             AND s.generation = (SELECT generation FROM session_pools WHERE id = $1)
+             AND NOT EXISTS (SELECT 1 FROM existing)
+             AND (SELECT allocated FROM capacity) < $4
+           ORDER BY s.ready_at
+           LIMIT 1
+           FOR UPDATE SKIP LOCKED
+         ), moved AS (
+           UPDATE sessions s SET state = 'ALLOCATED', identifier = $2, allocated_at = now(), last_accessed_at = now(),
+             expires_at = now() + make_interval(secs => $3), updated_at = now()
+           FROM candidate WHERE s.id = candidate.id
+           RETURNING s.id, s.pool_id, 'READY'::"SessionState" AS from_state, s.state AS to_state
+         ), ev AS (
+           INSERT INTO session_events (session_id, pool_id, from_state, to_state, reason)
+           SELECT id, pool_id, from_state, to_state, 'allocated to a new identifier' FROM moved
+           RETURNING id, session_id, pool_id, from_state, to_state, reason, at
+         ), notified AS (
+           SELECT ev.session_id, pg_notify('${SESSION_EVENTS_CHANNEL}', json_build_object('id', ev.id::text, 'sessionId', ev.session_id,
+             'poolId', ev.pool_id, 'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', ev.at)::text) FROM ev
+         )
+         SELECT id, false AS claimed, (SELECT allocated FROM capacity)::text AS allocated FROM existing
+         UNION ALL SELECT session_id, true, (SELECT allocated FROM capacity)::text FROM notified
+         UNION ALL SELECT NULL, false, (SELECT allocated FROM capacity)::text
+           WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM notified)`,
+        [request.poolId, request.identifier, request.cooldownSeconds, request.maxConcurrentSessions],
+      );
+      const row = claim.rows[0]!;
+      if (row.id) return row.claimed ? { kind: 'claimed', sessionId: row.id } : { kind: 'existing', sessionId: row.id };
+      return Number(row.allocated) >= request.maxConcurrentSessions ? { kind: 'atCapacity', allocated: Number(row.allocated) } : { kind: 'noneReady' };
+    });
+  } catch (error) {
+    // Another request claimed a sandbox for this identifier between our two statements:
+    // the unique index refused ours, and theirs is the session to use.
+    if ((error as { code?: string }).code === '23505') {
+      const winner = await touchByIdentifier(pool, request);
+      if (winner) return { kind: 'existing', sessionId: winner };
+    }
+    throw error;
+  }
+}
+
+/** Moves the cooldown of the identifier's live session forward; returns its id, or null if it has none. */
+export async function touchByIdentifier(db: Queryable, request: { poolId: string; identifier: string; cooldownSeconds: number }): Promise<string | null> {
+  const result = await db.query<{ id: string }>(
+    `UPDATE sessions SET last_accessed_at = now(), expires_at = now() + make_interval(secs => $3)
+     WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED' RETURNING id`,
+    [request.poolId, request.identifier, request.cooldownSeconds],
+  );
+  return result.rows[0]?.id ?? null;
+}
+
+export async function loadSession(db: Queryable, sessionId: string): Promise<SessionRow | null> {
+  const result = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [sessionId]);
+  return result.rows[0] ?? null;
+}
+
+/** Sessions that are not finished (pending, ready, allocated, deleting), for reconciliation. */
+export async function listUnfinishedSessions(db: Queryable): Promise<SessionRow[]> {
+  const result = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE state IN ('PENDING', 'READY', 'ALLOCATED', 'DELETING')`);
+  return result.rows;
+}
+
+/** Allocated sessions whose cooldown has passed, except those with an execution in flight. */
+export async function listExpiredSessions(db: Queryable, busy: string[]): Promise<string[]> {
+  const result = await db.query<{ id: string }>(
+    `SELECT s.id FROM sessions s JOIN session_pools p ON p.id = s.pool_id
+     WHERE s.state = 'ALLOCATED' AND s.last_accessed_at + make_interval(secs => coalesce(p.cooldown_period_in_seconds, 300)) < now()
+       AND NOT (s.id = ANY($1::text[]))`,
+    [busy],
+  );
+  return result.rows.map((row) => row.id);
+}

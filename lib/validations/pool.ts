@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { POOL_NAME_PATTERN } from '../auth/scope';
+
+// Ranges follow Azure's session pools (reference §6.3). Where Sandpool allows more, it says so:
+// a cooldown down to 10 s (Azure: 300 s) makes development and tests practical.
+export const POOL_LIMITS = {
+  maxConcurrentSessions: { min: 1, max: 600, default: 10 },
+  readySessionInstances: { min: 0, max: 100, default: 5 },
+  cooldownPeriodInSeconds: { min: 10, max: 3600, default: 300 },
+  cpu: { min: 0.25, max: 2, default: 0.5 },
+  memoryGi: { min: 0.5, max: 4, default: 1 },
+} as const;
+
+/** Accepts enum values in any case, as Azure's services do ("pythonlts", "PythonLTS"). */
+function caseInsensitive<T extends string>(values: readonly T[], message: string) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? (values.find((candidate) => candidate.toLowerCase() === value.trim().toLowerCase()) ?? value) : value),
+    z.enum(values as [T, ...T[]], { error: message }),
+  );
+}
+
+function integer(name: string, limits: { min: number; max: number }) {
+  return z.coerce
+    .number({ error: `${name} must be a whole number.` })
+    .int(`${name} must be a whole number.`)
+    .min(limits.min, `${name} must be at least ${limits.min}.`)
+    .max(limits.max, `${name} must be at most ${limits.max}.`);
+}
+
+export const containerTypeSchema = caseInsensitive(['PythonLTS', 'NodeLTS', 'Shell', 'CustomContainer'] as const, 'containerType must be PythonLTS, NodeLTS, Shell or CustomContainer.').refine(
+  (value) => value === 'PythonLTS',
+  'Only PythonLTS (code interpreter) pools are supported so far; NodeLTS, Shell and CustomContainer are planned.',
+);
+
+export const isolationSchema = caseInsensitive(['gVisor', 'runc'] as const, 'isolation must be gVisor (the default, strongest) or runc (hardened).');
+
+const poolSettings = {
+  containerType: containerTypeSchema.default('PythonLTS'),
+  isolation: isolationSchema.default('gVisor'),
+  maxConcurrentSessions: integer('maxConcurrentSessions', POOL_LIMITS.maxConcurrentSessions).default(POOL_LIMITS.maxConcurrentSessions.default),
+  readySessionInstances: integer('readySessionInstances', POOL_LIMITS.readySessionInstances).default(POOL_LIMITS.readySessionInstances.default),
+  cooldownPeriodInSeconds: integer('cooldownPeriodInSeconds', POOL_LIMITS.cooldownPeriodInSeconds).default(POOL_LIMITS.cooldownPeriodInSeconds.default),
+  networkStatus: caseInsensitive(['EgressDisabled', 'EgressEnabled'] as const, 'networkStatus must be EgressDisabled or EgressEnabled.')
+    .refine((value) => value === 'EgressDisabled', 'EgressEnabled is not supported yet: sessions have no network. Use EgressDisabled.')
+    .default('EgressDisabled'),
+  cpu: z.coerce
+    .number({ error: 'cpu must be a number of cores, like 0.5.' })
+    .min(POOL_LIMITS.cpu.min, `cpu must be at least ${POOL_LIMITS.cpu.min} cores.`)
+    .max(POOL_LIMITS.cpu.max, `cpu must be at most ${POOL_LIMITS.cpu.max} cores.`)
+    .multipleOf(0.25, 'cpu must be a multiple of 0.25 cores.')
+    .default(POOL_LIMITS.cpu.default),
+  memoryGi: z.coerce
+    .number({ error: 'memory must be a number of GiB, like 1.' })
+    .min(POOL_LIMITS.memoryGi.min, `memory must be at least ${POOL_LIMITS.memoryGi.min} GiB.`)
+    .max(POOL_LIMITS.memoryGi.max, `memory must be at most ${POOL_LIMITS.memoryGi.max} GiB.`)
+    .multipleOf(0.25, 'memory must be a multiple of 0.25 GiB.')
+    .default(POOL_LIMITS.memoryGi.default),
+};
+
+const readyWithinCap = {
+  check: (pool: { readySessionInstances: number; maxConcurrentSessions: number }) => pool.readySessionInstances <= pool.maxConcurrentSessions,
+  issue: { path: ['readySessionInstances'], message: 'readySessionInstances cannot exceed maxConcurrentSessions.' },
+};
+
+export const createPoolSchema = z
+  .object({
+    name: z
+      .string({ error: 'Enter a pool name.' })
+      .trim()
+      .regex(POOL_NAME_PATTERN, 'Pool names are 3–63 lowercase letters and digits, starting with a letter (Azure\'s rule).'),
+    ...poolSettings,
+  })
+  .refine(readyWithinCap.check, readyWithinCap.issue);
+export type CreatePoolInput = z.infer<typeof createPoolSchema>;
+
+/** A change: any subset of the settings. containerType cannot change, as in Azure. */
+export const updatePoolSchema = z.object(
+  Object.fromEntries(Object.entries(poolSettings).map(([key, schema]) => [key, (schema as z.ZodDefault<z.ZodType>).unwrap().optional()])) as {
+    [K in keyof typeof poolSettings]: z.ZodOptional<ReturnType<(typeof poolSettings)[K]['unwrap']>>;
+  },
+);
+export type UpdatePoolInput = z.infer<typeof updatePoolSchema>;
+
+export const poolSettingsSchema = z.object(poolSettings).refine(readyWithinCap.check, readyWithinCap.issue);
