@@ -88,6 +88,31 @@ program
   .option('--json', 'print the OAuth2 token response as JSON instead of the bare token')
   .action(async (clientId: string, options) => (await import('./commands/tokens')).tokenCommand(clientId, options));
 
+const poolSettings = (command: Command) =>
+  command
+    .option('--isolation <runtime>', 'gVisor (default) or runc')
+    .option('--max-sessions <n>', 'maxConcurrentSessions (1–600, default 10)')
+    .option('--ready-sessions <n>', 'readySessionInstances kept warm (0–100, default 5)')
+    .option('--cooldown <seconds>', 'cooldownPeriodInSeconds (10–3600, default 300)')
+    .option('--cpu <cores>', 'CPU per session (0.25–2, default 0.5)')
+    .option('--memory <GiB>', 'memory per session (0.5–4, default 1)')
+    .option('--network <status>', 'EgressDisabled (default)');
+const pool = program.command('pool').description('Manage session pools.');
+poolSettings(pool.command('create').description('Create a code-interpreter pool; prints it as JSON.').argument('<name>', 'pool name'))
+  .action(async (name: string, options) => (await import('./commands/pools')).createPoolCommand(name, options));
+poolSettings(pool.command('update').description('Change a pool; ready sessions roll to the new settings.').argument('<name>', 'pool name'))
+  .action(async (name: string, options) => (await import('./commands/pools')).updatePoolCommand(name, options));
+pool
+  .command('delete')
+  .description('Delete a pool: its sessions are drained and deleted.')
+  .argument('<name>', 'pool name')
+  .action(async (name: string) => (await import('./commands/pools')).deletePoolCommand(name));
+pool
+  .command('list')
+  .description('List pools with their session counts and endpoints.')
+  .option('--json', 'print JSON')
+  .action(async (options) => (await import('./commands/pools')).listPoolsCommand(options));
+
 const database = program.command('db').description('Database maintenance.');
 database
   .command('migrate')

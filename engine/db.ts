@@ -6,7 +6,14 @@ import pg from 'pg';
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 export function createDatabasePool(databaseUrl: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 16, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 16,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    // Prisma stores timestamps as UTC without a zone; SQL's now() must agree.
+    options: '-c TimeZone=UTC',
+  });
   // A dropped connection (Postgres restarting) must not crash the engine; the next query reconnects.
   pool.on('error', (error) => console.error(`[engine] idle Postgres connection failed: ${error.message}`));
   return pool;

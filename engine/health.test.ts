@@ -2,7 +2,6 @@
 // real containerd socket, and checks what /healthz answers when both are up and when Postgres
 // is not reachable.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerdCheck, createPostgresHealthPool, packageVersion, postgresCheck, type HealthReport } from './health';
@@ -20,18 +19,15 @@ afterEach(async () => {
 
 async function startEngine(databaseUrl: string): Promise<RunningEngine> {
   const pool = createPostgresHealthPool(databaseUrl);
-  const server: Server = createEngineServer({
+  const app = createEngineServer({
     version: packageVersion(),
     checks: { postgres: postgresCheck(pool), containerd: containerdCheck() },
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const engine = {
-    url: `http://127.0.0.1:${port}`,
+    url,
     stop: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await app.close();
       await pool.end();
     },
   };

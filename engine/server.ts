@@ -1,70 +1,52 @@
-// The engine's HTTP surface. For now only `/healthz`; the data plane and admin routes are added
-// later as more `Route`s, which is why routing is a table rather than an if-chain.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The engine's HTTP surface, on Fastify: routing with path parameters, body limits and content
+// parsing come from a well-kept library; errors always leave in Azure's shape,
+// `{ "error": { "code", "message" } }` with an `x-ms-error-code` header.
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { checkHealth, type HealthCheck } from './health';
-
-export interface Route {
-  method: string;
-  path: string;
-  handle: (request: IncomingMessage, response: ServerResponse) => Promise<void> | void;
-}
 
 export interface EngineServerDeps {
   version: string;
   checks: Record<string, HealthCheck>;
   healthTimeoutMs?: number;
-  routes?: Route[];
+  /** Adds the data plane and other routes. */
+  register?: (app: FastifyInstance) => void;
 }
 
-export function createEngineServer(deps: EngineServerDeps): Server {
-  const routes = [...healthRoutes(deps), ...(deps.routes ?? [])];
-  return createServer((request, response) => {
-    void dispatch(routes, request, response);
+/** Azure's request bodies are small JSON documents; file uploads get their own limit later. */
+const JSON_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+export function createEngineServer(deps: EngineServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+    // Clients build URLs as endpoint + "/" + path, so "//" and a trailing "/" are common (reference §1).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   });
-}
 
-function healthRoutes(deps: EngineServerDeps): Route[] {
-  return [
-    {
-      method: 'GET',
-      path: '/healthz',
-      handle: async (_request, response) => {
-        const report = await checkHealth(deps.version, deps.checks, deps.healthTimeoutMs);
-        sendJson(response, report.status === 'ok' ? 200 : 503, report);
-      },
-    },
-  ];
-}
+  app.get('/healthz', async (_request, reply) => {
+    const report = await checkHealth(deps.version, deps.checks, deps.healthTimeoutMs);
+    return reply.code(report.status === 'ok' ? 200 : 503).header('cache-control', 'no-store').send(report);
+  });
 
-async function dispatch(routes: Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://engine').pathname;
-  const samePath = routes.filter((route) => route.path === path);
-  const route = samePath.find((candidate) => candidate.method === request.method);
-  try {
-    if (route) return await route.handle(request, response);
-    if (samePath.length > 0) {
-      response.setHeader('Allow', samePath.map((candidate) => candidate.method).join(', '));
-      return sendError(response, 405, 'MethodNotAllowed', `${request.method} is not allowed on ${path}.`);
+  deps.register?.(app);
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NotFound', `No route for ${request.method} ${request.url.split('?')[0]}.`));
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      console.error(`[engine] ${request.method} ${request.url.split('?')[0]} failed:`, error);
+      return sendError(reply, 500, 'InternalServerError', 'The engine failed to handle the request; it was logged.');
     }
-    sendError(response, 404, 'NotFound', `No route for ${request.method} ${path}.`);
-  } catch (error) {
-    console.error(`engine: ${request.method} ${path} failed:`, error);
-    if (!response.headersSent) sendError(response, 500, 'InternalError', 'The engine failed to handle the request.');
-    else response.destroy();
-  }
-}
-
-export function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(payload),
-    'Cache-Control': 'no-store',
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'RequestEntityTooLarge', `The request body is larger than ${JSON_BODY_LIMIT_BYTES} bytes.`);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UnsupportedMediaType', 'Send the body as application/json.');
+    return sendError(reply, status, 'BadRequest', `The request could not be read: ${error.message}`);
   });
-  response.end(payload);
+  return app;
 }
 
-/** Errors use the Azure dynamic sessions shape: `{ "error": { "code", "message" } }`. */
-export function sendError(response: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(response, status, { error: { code, message } });
+export function sendError(reply: FastifyReply, status: number, code: string, message: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply
+    .code(status)
+    .headers({ 'x-ms-error-code': code, 'cache-control': 'no-store', ...headers })
+    .send({ error: { code, message } });
 }

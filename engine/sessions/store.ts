@@ -30,6 +30,8 @@ export type SessionRow = {
 
 const SESSION_COLUMNS = `id, pool_id AS "poolId", identifier, state, generation, runtime, image`;
 
+// Timestamps are stored without a time zone, in UTC (as Prisma writes them); the engine's
+// connections run in UTC so now() agrees, and events carry ISO 8601 with a Z.
 // Appends the event for the rows in CTE `moved` (id, pool_id, from_state, to_state) and sends it.
 const RECORD_EVENT = `
   ev AS (
@@ -37,9 +39,9 @@ const RECORD_EVENT = `
     SELECT id, pool_id, from_state, to_state, $REASON FROM moved
     RETURNING id, session_id, pool_id, from_state, to_state, reason, at
   )
-  SELECT ev.id::text, ev.session_id AS "sessionId", ev.pool_id AS "poolId", ev.from_state AS "from", ev.to_state AS "to", ev.reason, ev.at,
+  SELECT ev.id::text, ev.session_id AS "sessionId", ev.pool_id AS "poolId", ev.from_state AS "from", ev.to_state AS "to", ev.reason, to_char(ev.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
     pg_notify('${SESSION_EVENTS_CHANNEL}', json_build_object('id', ev.id::text, 'sessionId', ev.session_id, 'poolId', ev.pool_id,
-      'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', ev.at)::text)
+      'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', to_char(ev.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text)
   FROM ev`;
 
 /** Records a new sandbox that is about to be created. */
@@ -134,7 +136,7 @@ export async function allocateSession(
            RETURNING id, session_id, pool_id, from_state, to_state, reason, at
          ), notified AS (
            SELECT ev.session_id, pg_notify('${SESSION_EVENTS_CHANNEL}', json_build_object('id', ev.id::text, 'sessionId', ev.session_id,
-             'poolId', ev.pool_id, 'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', ev.at)::text) FROM ev
+             'poolId', ev.pool_id, 'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', to_char(ev.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text) FROM ev
          )
          SELECT id, false AS claimed, (SELECT allocated FROM capacity)::text AS allocated FROM existing
          UNION ALL SELECT session_id, true, (SELECT allocated FROM capacity)::text FROM notified

@@ -10,9 +10,8 @@ import { poolManagementEndpoint } from '../pools/endpoint';
 import { parseInput } from '../validations/common';
 import { createPoolSchema, poolSettingsSchema, updatePoolSchema } from '../validations/pool';
 import { audited } from './audit';
+import { POOL_CHANGED_CHANNEL } from './pool-events';
 
-/** Channel the engine listens on to reconcile a pool as soon as it changes. */
-export const POOL_CHANGED_CHANNEL = 'sandpool_pool_changed';
 
 export type PoolDto = {
   id: string;

@@ -1,0 +1,86 @@
+"""IPython extension loaded into every Sandpool kernel (``--ext=sandpool_kernel``).
+
+It runs inside the kernel process, before the first cell, and does three things:
+
+1. Registers a private display format, ``application/vnd.sandpool.value+json``, for plain
+   JSON-able values (None, bool, int, float, str, and lists/tuples/dicts of them). IPython
+   only offers ``text/plain`` for a cell's last expression; this lets the agent return
+   ``2`` or ``{"a": [1, 2]}`` as real JSON instead of a Python repr, while keeping the repr for
+   everything else. The agent strips this format from what it returns as displays.
+2. Pre-imports the modules named in ``SANDPOOL_PRELOAD`` (comma-separated). A warm pool
+   exists so that a session's first request is fast; paying numpy/pandas/matplotlib's import
+   time while the sandbox waits in the pool, rather than in the user's first cell, is the
+   point. Modules are only put in ``sys.modules``: the user namespace stays empty.
+3. Nothing else: it must stay cheap, since it is part of every sandbox's start-up time.
+"""
+import importlib
+import json
+import math
+import os
+import sys
+
+VALUE_MIME = "application/vnd.sandpool.value+json"
+
+# Results bigger than this stay text/plain (IPython already abbreviates long reprs); they
+# would otherwise be serialised twice into every reply.
+_MAX_JSON_CHARS = 1_000_000
+_MAX_NODES = 100_000
+
+
+def _is_json_value(value, budget):
+    """True when value is plain JSON data; budget (a one-item list) bounds the walk."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_is_json_value(item, budget) for item in value)
+    if isinstance(value, dict):
+        # json.dumps would silently turn 1 or None keys into strings: not a faithful value.
+        return all(isinstance(key, str) and _is_json_value(item, budget) for key, item in value.items())
+    return False
+
+
+def _as_json_text(value):
+    try:
+        if not _is_json_value(value, [_MAX_NODES]):
+            return None
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (RecursionError, ValueError, TypeError):
+        return None
+    return text if len(text) <= _MAX_JSON_CHARS else None
+
+
+def _register_value_formatter(ip):
+    from IPython.core.formatters import BaseFormatter
+    from traitlets import ObjectName, Unicode
+
+    class ValueFormatter(BaseFormatter):
+        format_type = Unicode(VALUE_MIME)
+        _return_type = str
+        # No object defines this; values are matched by type only (see for_type below).
+        print_method = ObjectName("_repr_sandpool_value_")
+
+    formatter = ValueFormatter(parent=ip.display_formatter)
+    for kind in (type(None), bool, int, float, str, list, tuple, dict):
+        formatter.for_type(kind, _as_json_text)
+    ip.display_formatter.formatters[VALUE_MIME] = formatter
+    # DisplayFormatter computes only the "active" types, fixed when it was created.
+    if ip.display_formatter.active_types and VALUE_MIME not in ip.display_formatter.active_types:
+        ip.display_formatter.active_types = [*ip.display_formatter.active_types, VALUE_MIME]
+
+
+def _preload():
+    for name in filter(None, (part.strip() for part in os.environ.get("SANDPOOL_PRELOAD", "").split(","))):
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # a missing optional module must not stop the kernel
+            print(f"sandpool: could not preload {name}: {error}", file=sys.__stderr__, flush=True)
+
+
+def load_ipython_extension(ip):
+    _register_value_formatter(ip)
+    _preload()

@@ -1,0 +1,79 @@
+// GET {pool endpoint}/.sandpool/events — the live session lifecycle of one pool as server-sent
+// events: first the history after Last-Event-ID (so a reconnecting client misses nothing), then
+// each transition as it is committed. Callers need pools.read on the pool (management token).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { can } from '../lib/auth/access';
+import { poolScope } from '../lib/auth/scope';
+import { AppError } from '../lib/errors';
+import { bearerTokenFrom, verifyAccessToken } from '../lib/tokens/access-token';
+import { MANAGEMENT_AUDIENCE } from '../lib/tokens/audiences';
+import { POOL_PATH } from './dataplane/routes';
+import type { PostgresListener } from './listener';
+import { loadPoolByName } from './pools';
+import { sendError } from './server';
+import { SESSION_EVENTS_CHANNEL, type SessionEvent } from './sessions/store';
+
+const HEARTBEAT_MS = 15_000;
+const REPLAY_LIMIT = 1000;
+
+type Params = { poolName: string };
+
+function format(event: SessionEvent): string {
+  return `id: ${event.id}\nevent: session\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+export function registerEventStream(app: FastifyInstance, deps: { db: pg.Pool; listener: PostgresListener }): void {
+  app.get(`${POOL_PATH}/.sandpool/events`, async (request: FastifyRequest<{ Params: Params; Querystring: { lastEventId?: string } }>, reply: FastifyReply) => {
+    const { poolName } = request.params;
+    try {
+      const principal = await verifyAccessToken(bearerTokenFrom(request.headers.authorization ?? null), MANAGEMENT_AUDIENCE);
+      if (!can(principal, 'pools.read', poolScope(poolName))) {
+        return sendError(reply, 403, 'Forbidden', `This caller cannot read pool "${poolName}"; it needs a Reader (or higher) role on it.`);
+      }
+    } catch (error) {
+      if (error instanceof AppError) return sendError(reply, 401, 'Unauthorized', error.message, { 'www-authenticate': 'Bearer' });
+      throw error;
+    }
+    const pool = await loadPoolByName(deps.db, poolName);
+    if (!pool) return sendError(reply, 404, 'NotFound', `There is no session pool named "${poolName}".`);
+    const lastEventIdRaw = request.headers['last-event-id'] ?? request.query.lastEventId ?? '0';
+    const lastEventId = /^\d{1,19}$/.test(String(lastEventIdRaw)) ? String(lastEventIdRaw) : '0';
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let lastSent = BigInt(lastEventId);
+    const send = (event: SessionEvent) => {
+      // Replay and live notifications can overlap; ids are increasing, so skip what was sent.
+      if (BigInt(event.id) <= lastSent) return;
+      lastSent = BigInt(event.id);
+      raw.write(format(event));
+    };
+    const buffered: SessionEvent[] = [];
+    let replaying = true;
+    const unsubscribe = deps.listener.on(SESSION_EVENTS_CHANNEL, (payload) => {
+      const event = JSON.parse(payload) as SessionEvent;
+      if (event.poolId !== pool.id) return;
+      if (replaying) buffered.push(event);
+      else send(event);
+    });
+    const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
+    const close = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    raw.on('close', close);
+    raw.on('error', close);
+    const history = await deps.db.query<SessionEvent>(
+      `SELECT id::text, session_id AS "sessionId", pool_id AS "poolId", from_state AS "from", to_state AS "to", reason,
+         to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+       FROM session_events WHERE pool_id = $1 AND id > $2 ORDER BY id LIMIT ${REPLAY_LIMIT}`,
+      [pool.id, lastEventId],
+    );
+    raw.write(': connected\n\n');
+    for (const event of history.rows) send(event);
+    replaying = false;
+    for (const event of buffered.splice(0)) send(event);
+  });
+}

@@ -1,0 +1,198 @@
+// The engine's control loop: every pass reads every pool and its sessions from Postgres, asks
+// the planner what each pool needs, and starts or removes sandboxes (with bounded concurrency).
+// It also expires idle sessions, health-checks live ones, and — once, at start — reconciles
+// Postgres with containerd's own list after a crash.
+import pLimit from 'p-limit';
+import type pg from 'pg';
+import type { SessionState } from '../../lib/lifecycle/transitions';
+import { forgetPool, loadPools, type PoolConfig } from '../pools';
+import type { SandboxManager } from '../sandboxes';
+import type { SandboxRuntime } from '../runtime/types';
+import { listExpiredSessions, listUnfinishedSessions, transitionSession, type SessionRow } from '../sessions/store';
+import { planPool, type SessionView } from './planner';
+
+export type ReconcilerDeps = {
+  db: pg.Pool;
+  runtime: SandboxRuntime;
+  sandboxes: SandboxManager;
+  /** Sessions with an execution in flight: never expired or health-failed mid-request. */
+  busySessions: () => string[];
+  log: (message: string) => void;
+  passIntervalMs?: number;
+  healthIntervalMs?: number;
+  /** Sandboxes started at once. Starting is CPU-bound (runtime + Python start-up) on 2 cores. */
+  startConcurrency?: number;
+};
+
+const LIVE: SessionState[] = ['PENDING', 'READY', 'ALLOCATED'];
+
+export class Reconciler {
+  private readonly startLimit;
+  private readonly removeLimit = pLimit(4);
+  /** Starts queued but not yet recorded in Postgres, per pool (counted as pending by the planner). */
+  private readonly queuedStarts = new Map<string, number>();
+  private readonly removing = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.startLimit = pLimit(deps.startConcurrency ?? 2);
+  }
+
+  /** Brings Postgres and containerd back into agreement after the engine (or the host) restarted. */
+  async recover(): Promise<void> {
+    const [containers, sessions] = await Promise.all([this.deps.runtime.list(), listUnfinishedSessions(this.deps.db)]);
+    const known = new Map(sessions.map((session) => [session.id, session]));
+    const running = new Set(containers.filter((container) => container.status === 'running').map((container) => container.id));
+    for (const container of containers) {
+      if (!known.has(container.id)) {
+        this.deps.log(`removing leftover sandbox ${container.id} (no live session owns it)`);
+        await this.deps.sandboxes.removeSandbox(container.id);
+      }
+    }
+    for (const session of sessions) await this.recoverSession(session, running.has(session.id));
+  }
+
+  private async recoverSession(session: SessionRow, isRunning: boolean): Promise<void> {
+    const { sandboxes, db } = this.deps;
+    if (session.state === 'DELETING') return sandboxes.finishDeleting(session.id);
+    if (session.state === 'PENDING') {
+      const healthy = isRunning && (await this.isHealthy(session.id));
+      if (healthy && (await transitionSession(db, session.id, ['PENDING'], 'READY', 'agent healthy (after engine restart)'))) return;
+      await transitionSession(db, session.id, ['PENDING'], 'FAILED', 'the engine restarted while this sandbox was starting');
+      return sandboxes.removeSandbox(session.id);
+    }
+    if (!isRunning) {
+      this.deps.log(`session ${session.id} lost its sandbox while the engine was down`);
+      await sandboxes.destroy(session.id, [session.state], 'sandbox stopped while the engine was down');
+    }
+  }
+
+  private async isHealthy(sessionId: string): Promise<boolean> {
+    try {
+      return (await this.deps.sandboxes.agent(sessionId).health(2000)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  start(): void {
+    const schedule = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        void this.trigger().finally(schedule);
+      }, this.deps.passIntervalMs ?? 1000);
+    };
+    schedule();
+    const scheduleHealth = () => {
+      if (this.stopped) return;
+      this.healthTimer = setTimeout(() => void this.healthPass().finally(scheduleHealth), this.deps.healthIntervalMs ?? 10_000);
+    };
+    scheduleHealth();
+  }
+
+  /** Runs a pass now (or right after the one in progress). Resolves when that pass is done. */
+  trigger(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (error) {
+          // Postgres or containerd may be restarting: log, and the next pass retries.
+          this.deps.log(`reconcile pass failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const [pools, sessions] = await Promise.all([loadPools(this.deps.db), listUnfinishedSessions(this.deps.db)]);
+    for (const pool of pools) {
+      const own: SessionView[] = sessions.filter((session) => session.poolId === pool.id);
+      const queued = this.queuedStarts.get(pool.id) ?? 0;
+      for (let index = 0; index < queued; index += 1) own.push({ id: `queued-${index}`, state: 'PENDING', generation: pool.generation });
+      const plan = planPool(pool, own);
+      for (let index = 0; index < plan.create; index += 1) this.queueStart(pool);
+      for (const { id, reason } of plan.remove) this.queueRemoval(id, LIVE, reason);
+      if (plan.forgetPool) {
+        await forgetPool(this.deps.db, pool.id);
+        this.deps.log(`pool ${pool.name} drained and deleted`);
+      }
+    }
+    // Deletions interrupted by a crash or a failed removal are finished here.
+    for (const session of sessions.filter((candidate) => candidate.state === 'DELETING')) {
+      if (!this.removing.has(session.id)) this.queueFinishDeleting(session.id);
+    }
+    for (const id of await listExpiredSessions(this.deps.db, this.deps.busySessions())) this.queueRemoval(id, ['ALLOCATED'], 'cooldown expired');
+  }
+
+  private queueStart(pool: PoolConfig): void {
+    this.queuedStarts.set(pool.id, (this.queuedStarts.get(pool.id) ?? 0) + 1);
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      this.queuedStarts.set(pool.id, (this.queuedStarts.get(pool.id) ?? 1) - 1);
+    };
+    void this.startLimit(async () => {
+      // Once the session row exists the planner counts it as pending; until then, this queue does.
+      // If the pool changed meanwhile, the next pass replaces what this starts.
+      await this.deps.sandboxes.start(pool, uncount);
+    })
+      .catch((error: unknown) => this.deps.log(`start failed: ${String(error)}`))
+      .finally(() => {
+        uncount();
+        void this.trigger();
+      });
+  }
+
+  private queueRemoval(sessionId: string, from: SessionState[], reason: string): void {
+    if (this.removing.has(sessionId)) return;
+    this.removing.add(sessionId);
+    void this.removeLimit(() => this.deps.sandboxes.destroy(sessionId, from, reason))
+      .catch((error: unknown) => this.deps.log(`removing ${sessionId} failed (will retry): ${String(error)}`))
+      .finally(() => this.removing.delete(sessionId));
+  }
+
+  private queueFinishDeleting(sessionId: string): void {
+    this.removing.add(sessionId);
+    void this.removeLimit(() => this.deps.sandboxes.finishDeleting(sessionId))
+      .catch((error: unknown) => this.deps.log(`finishing deletion of ${sessionId} failed (will retry): ${String(error)}`))
+      .finally(() => this.removing.delete(sessionId));
+  }
+
+  /** Replaces sandboxes whose agent stopped answering (crashed kernel, killed container). */
+  private async healthPass(): Promise<void> {
+    try {
+      const busy = new Set(this.deps.busySessions());
+      const sessions = (await listUnfinishedSessions(this.deps.db)).filter(
+        (session) => (session.state === 'READY' || session.state === 'ALLOCATED') && !busy.has(session.id) && !this.removing.has(session.id),
+      );
+      await Promise.all(
+        sessions.map(async (session) => {
+          if (!(await this.isHealthy(session.id))) this.queueRemoval(session.id, [session.state], 'failed its health check');
+        }),
+      );
+    } catch (error) {
+      this.deps.log(`health pass failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.healthTimer);
+    await this.running;
+  }
+}

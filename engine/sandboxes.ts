@@ -1,0 +1,131 @@
+// One session's sandbox on the host: start it (record → create → wait for its agent → ready)
+// and tear it down (record → remove container, snapshot and socket → deleted). Every step is
+// written to Postgres before or after it happens, so a crash at any point is recoverable.
+import { chown, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { newId } from '../lib/ids';
+import type { SessionState } from '../lib/lifecycle/transitions';
+import { AgentClient } from './agent/client';
+import type { PoolConfig } from './pools';
+import type { SandboxRuntime } from './runtime/types';
+import { insertPendingSession, transitionSession } from './sessions/store';
+
+/** The unprivileged user code runs as inside every sandbox (see the image recipe). */
+const SANDBOX_UID = 1000;
+const AGENT_READY_TIMEOUT_MS = 90_000;
+
+export type SandboxLimits = { pidsLimit: number; dataSizeMiB: number };
+
+export type SandboxManagerDeps = {
+  db: pg.Pool;
+  runtime: SandboxRuntime;
+  /** Host folder holding one sub-folder per session with its agent socket. */
+  runDir: string;
+  image: string;
+  limits: SandboxLimits;
+  log: (message: string) => void;
+};
+
+export class SandboxManager {
+  private readonly agents = new Map<string, AgentClient>();
+
+  constructor(private readonly deps: SandboxManagerDeps) {}
+
+  socketDir(sessionId: string): string {
+    return join(this.deps.runDir, 'sessions', sessionId);
+  }
+
+  /** The persistent connection to a session's agent. */
+  agent(sessionId: string): AgentClient {
+    let agent = this.agents.get(sessionId);
+    if (!agent) {
+      agent = new AgentClient(join(this.socketDir(sessionId), 'agent.sock'));
+      this.agents.set(sessionId, agent);
+    }
+    return agent;
+  }
+
+  /** Starts one sandbox for `pool`; resolves when it is ready (or has failed and been cleaned up). */
+  async start(pool: PoolConfig, onRecorded: () => void = () => {}): Promise<void> {
+    const id = newId('ses');
+    const socketDir = this.socketDir(id);
+    await insertPendingSession(this.deps.db, { id, poolId: pool.id, generation: pool.generation, runtime: pool.runtime, image: this.deps.image });
+    onRecorded();
+    try {
+      await mkdir(socketDir, { recursive: true, mode: 0o700 });
+      // The agent runs as the sandbox user and creates its socket here.
+      await chown(socketDir, SANDBOX_UID, SANDBOX_UID);
+      await this.deps.runtime.create({
+        id,
+        poolId: pool.id,
+        image: this.deps.image,
+        runtime: pool.runtime,
+        cpuMillicores: pool.cpuMillicores,
+        memoryMiB: pool.memoryMiB,
+        pidsLimit: this.deps.limits.pidsLimit,
+        dataSizeMiB: this.deps.limits.dataSizeMiB,
+        network: 'none',
+        agentSocketDir: socketDir,
+      });
+      await this.waitForAgent(id);
+      const ready = await transitionSession(this.deps.db, id, ['PENDING'], 'READY', 'agent healthy');
+      if (!ready) {
+        // Removed while starting (pool deleted or changed): nobody will use it.
+        await this.removeSandbox(id);
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.deps.log(`session ${id} failed to start: ${reason}`);
+      await transitionSession(this.deps.db, id, ['PENDING'], 'FAILED', `start failed: ${reason}`.slice(0, 1000)).catch(() => null);
+      await this.removeSandbox(id).catch((cleanupError: unknown) => this.deps.log(`cleanup of ${id} failed: ${String(cleanupError)}`));
+    }
+  }
+
+  private async waitForAgent(id: string): Promise<void> {
+    const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
+    const agent = this.agent(id);
+    let lastError = 'no answer';
+    while (Date.now() < deadline) {
+      try {
+        const health = await agent.health(1000);
+        if (health.ok && health.kernel === 'idle') return;
+        lastError = `kernel is ${health.kernel}`;
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the sandbox's agent did not become healthy within ${AGENT_READY_TIMEOUT_MS / 1000}s (${lastError})`);
+  }
+
+  /**
+   * Tears a session down: DELETING, then the container, snapshot and socket go, then DELETED.
+   * Returns false when the session had already left `from` (someone else is handling it).
+   */
+  async destroy(sessionId: string, from: SessionState[], reason: string): Promise<boolean> {
+    const moved = await transitionSession(this.deps.db, sessionId, from, 'DELETING', reason);
+    if (!moved) return false;
+    await this.finishDeleting(sessionId);
+    return true;
+  }
+
+  /** Completes a deletion already recorded as DELETING (also used after a crash). */
+  async finishDeleting(sessionId: string): Promise<void> {
+    await this.removeSandbox(sessionId);
+    await transitionSession(this.deps.db, sessionId, ['DELETING'], 'DELETED', 'sandbox removed');
+  }
+
+  /** Removes the container, its snapshot and its socket folder. Idempotent. */
+  async removeSandbox(sessionId: string): Promise<void> {
+    this.agents.get(sessionId)?.close();
+    this.agents.delete(sessionId);
+    await this.deps.runtime.remove(sessionId);
+    await rm(this.socketDir(sessionId), { recursive: true, force: true });
+  }
+
+  closeAll(): void {
+    for (const agent of this.agents.values()) agent.close();
+    this.agents.clear();
+  }
+}
