@@ -27,6 +27,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   process.env.SANDPOOL_PUBLIC_URL = options.publicUrl;
   const engineUrl = `http://127.0.0.1:${options.enginePort}`;
   process.env.ENGINE_URL = engineUrl;
+  // Pool management endpoints are built from this; set it to the URL clients use to reach the engine.
+  process.env.ENGINE_PUBLIC_URL ??= engineUrl;
   const runtime = await prepareRuntime();
   const processes: ManagedProcess[] = [];
   const stop = async () => {
@@ -35,13 +37,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   try {
     await step('containerd, runc and gVisor', (progress) => ensureContainerd(progress));
+    const { ensureCodeInterpreterImage } = await import('../engine/images/code-interpreter');
+    const image = await step('Code-interpreter image', (progress) => ensureCodeInterpreterImage(progress));
     await step('Portal build', (progress) => ensurePortalBuild(progress));
     const childEnv = { ...process.env, NODE_ENV: 'production' as const, NEXT_TELEMETRY_DISABLED: '1' };
     await step('Engine', async (progress) => {
       const engine = startProcess('engine', process.execPath, ['--import', join(repoRoot, 'bin/register.mjs'), join(repoRoot, 'engine/main.ts')], {
         ...childEnv,
-        ENGINE_HOST: '127.0.0.1',
+        ENGINE_HOST: process.env.ENGINE_HOST ?? '127.0.0.1',
         ENGINE_PORT: String(options.enginePort),
+        SANDPOOL_IMAGE: image.reference,
       }, { quiet: options.quietChildren });
       processes.push(engine);
       await waitForHealthy(engine, `${engineUrl}/healthz`);

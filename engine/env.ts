@@ -17,6 +17,13 @@ const engineEnvSchema = z.object({
     .max(65535, { error: 'must be between 0 and 65535' })
     .default(3100),
   CONTAINERD_SOCKET: z.string().min(1).default(CONTAINERD_SOCKET),
+  /** Host folder for the sessions' agent sockets (a tmpfs under /run: gone after a reboot, like the sandboxes). */
+  SANDPOOL_RUN_DIR: z.string().min(1).default('/run/sandpool'),
+  /** The code-interpreter image to run; `npm start` builds it and passes its reference. */
+  SANDPOOL_IMAGE: z.string().min(1).optional(),
+  SANDBOX_PIDS_LIMIT: z.coerce.number().int().min(16).max(4096).default(256),
+  // /mnt/data is a tmpfs: what is written there counts against the session's memory limit.
+  SANDBOX_DATA_MIB: z.coerce.number().int().min(16).max(16384).default(512),
 });
 
 export type EngineEnv = z.infer<typeof engineEnvSchema>;

@@ -1,33 +1,45 @@
-// Engine entry point: validates the environment, wires dependencies into the HTTP server,
-// starts it, and shuts down cleanly on SIGINT/SIGTERM. The engine never stops containerd or
-// the sandboxes on exit: they must outlive engine restarts.
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+// Engine entry point: validates the environment, makes sure the code-interpreter image exists,
+// assembles the engine (containerd runtime, reconciler, data plane) and serves it until
+// SIGINT/SIGTERM. Stopping the engine never stops sandboxes: they outlive engine restarts, and
+// the next start adopts them (engine/reconciler).
+import { ensureCodeInterpreterImage } from './images/code-interpreter';
+import { createEngine } from './app';
 import { EngineEnvError, loadEngineEnv } from './env';
 import { containerdCheck, createPostgresHealthPool, packageVersion, postgresCheck } from './health';
-import { createEngineServer } from './server';
+import { installationId } from './installation';
+import { ContainerdRuntime } from './runtime/containerd';
 
-/** In-flight requests get this long to finish on shutdown before their connections are cut. */
-const SHUTDOWN_GRACE_MS = 5_000;
+function log(message: string): void {
+  console.log(`[engine] ${message}`);
+}
 
 async function main(): Promise<void> {
   const env = loadEnvOrExit();
   const version = packageVersion();
-  const pool = createPostgresHealthPool(env.DATABASE_URL);
-  const server = createEngineServer({
+  const image = env.SANDPOOL_IMAGE ?? (await ensureCodeInterpreterImage((message) => log(`image: ${message}`))).reference;
+  const healthPool = createPostgresHealthPool(env.DATABASE_URL);
+  const runtime = new ContainerdRuntime({ socket: env.CONTAINERD_SOCKET, installationId: await installationId(healthPool) });
+  const engine = await createEngine({
+    databaseUrl: env.DATABASE_URL,
+    runtime,
+    image,
+    runDir: env.SANDPOOL_RUN_DIR,
+    limits: { pidsLimit: env.SANDBOX_PIDS_LIMIT, dataSizeMiB: env.SANDBOX_DATA_MIB },
     version,
-    checks: { postgres: postgresCheck(pool), containerd: containerdCheck(env.CONTAINERD_SOCKET) },
+    checks: { postgres: postgresCheck(healthPool), containerd: containerdCheck(env.CONTAINERD_SOCKET) },
+    log,
   });
-  await listen(server, env.ENGINE_PORT, env.ENGINE_HOST);
-  console.log(`Sandpool engine ${version} listening on ${serverUrl(server)} (health: ${serverUrl(server)}/healthz)`);
+  const url = await engine.app.listen({ port: env.ENGINE_PORT, host: env.ENGINE_HOST });
+  log(`Sandpool engine ${version} listening on ${url} (image ${image})`);
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    console.log(`Sandpool engine: ${signal} received, shutting down`);
-    await closeServer(server);
-    await pool.end().catch(() => undefined);
+    log(`${signal} received, shutting down (sandboxes keep running)`);
+    await engine.stop();
+    runtime.close();
+    await healthPool.end().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGINT', stop);
@@ -42,29 +54,6 @@ function loadEnvOrExit() {
     console.error(error.message);
     process.exit(1);
   }
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function serverUrl(server: Server): string {
-  const { address, port } = server.address() as AddressInfo;
-  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  await closed;
-  clearTimeout(grace);
 }
 
 main().catch((error: unknown) => {

@@ -2,10 +2,9 @@
 // There is no systemd on our hosts, so Sandpool starts containerd itself when nobody else did.
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { connect as connectHttp2 } from 'node:http2';
-import { connect as connectSocket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ContainerdApiError, ContainerdClient, GrpcCode, isGrpcCode } from '../../engine/runtime/containerd-api';
 import { ensureDir, logsDir } from '../paths';
 import { StepError } from '../ui';
 import { ensureDebianPackages } from './apt';
@@ -63,84 +62,31 @@ export async function ensureContainerd(progress: (msg: string) => void): Promise
 
 /**
  * Cheap liveness check for health endpoints: one gRPC call (`Version.Version`, the call
- * `ctr version` makes) over the Unix socket with node:http2. It starts no process, unlike
- * `ctr version`, and unlike a bare connect it proves the daemon serves requests and tells
- * its version.
+ * `ctr version` makes) over the Unix socket, with the engine's containerd client on a
+ * connection of its own. It starts no process, unlike `ctr version`, and unlike a bare connect
+ * it proves the daemon serves requests and tells its version.
  */
 export async function containerdStatus(socket: string = CONTAINERD_SOCKET, timeoutMs = STATUS_TIMEOUT_MS): Promise<ContainerdStatus> {
+  const client = new ContainerdClient(socket, '', { timeoutMs, ownConnection: true });
   try {
-    const version = await grpcVersion(socket, timeoutMs);
-    return { ok: true, version };
+    const { version } = await client.version();
+    return { ok: true, version: version || 'unknown' };
   } catch (error) {
-    return { ok: false, error: describeSocketError(error, socket) };
+    return { ok: false, error: describeStatusError(error, socket) };
+  } finally {
+    client.close();
   }
 }
 
-function grpcVersion(socket: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const session = connectHttp2('http://containerd', { createConnection: () => connectSocket(socket) });
-    const fail = (error: unknown) => {
-      session.destroy();
-      reject(error);
-    };
-    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    session.on('error', fail);
-    const request = session.request({
-      ':method': 'POST',
-      ':path': '/containerd.services.version.v1.Version/Version',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    const chunks: Buffer[] = [];
-    let grpcStatus: string | undefined;
-    let grpcMessage: string | undefined;
-    const readStatus = (headers: Record<string, unknown>) => {
-      if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
-      if (headers['grpc-message'] !== undefined) grpcMessage = String(headers['grpc-message']);
-    };
-    request.on('response', readStatus);
-    request.on('trailers', readStatus);
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('error', fail);
-    request.on('end', () => {
-      clearTimeout(timer);
-      session.close();
-      if (grpcStatus !== '0') return reject(new Error(`gRPC status ${grpcStatus ?? 'missing'}${grpcMessage ? `: ${decodeURIComponent(grpcMessage)}` : ''}`));
-      resolve(parseVersionReply(Buffer.concat(chunks)));
-    });
-    // An empty VersionRequest: one uncompressed gRPC frame of length 0.
-    request.end(Buffer.alloc(5));
-  });
-}
-
-/** Reads field 1 (`version`, a string) of containerd's VersionResponse from one gRPC frame. */
-function parseVersionReply(frame: Buffer): string {
-  const message = frame.subarray(5, 5 + frame.readUInt32BE(1));
-  let offset = 0;
-  while (offset < message.length) {
-    const key = message.readUInt8(offset++);
-    if ((key & 7) !== 2) break; // VersionResponse only has string fields; anything else is unexpected.
-    let length = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = message.readUInt8(offset++);
-      length |= (byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-    }
-    if (key >> 3 === 1) return message.toString('utf8', offset, offset + length);
-    offset += length;
+function describeStatusError(error: unknown, socket: string): string {
+  const details = error instanceof ContainerdApiError ? error.details : error instanceof Error ? error.message : String(error);
+  if (isGrpcCode(error, GrpcCode.UNAVAILABLE)) {
+    // grpc-js reports the connect error's code (ENOENT, ECONNREFUSED, EACCES) in its details.
+    if (!existsSync(socket) || /\bENOENT\b/.test(details)) return `containerd is not running: ${socket} does not exist`;
+    if (/\bECONNREFUSED\b/.test(details)) return `containerd is not running: nothing listens on ${socket} (stale socket)`;
+    if (/\bEACCES\b/.test(details)) return `permission denied on ${socket} (containerd's socket is root-only)`;
   }
-  return 'unknown';
-}
-
-function describeSocketError(error: unknown, socket: string): string {
-  // http2 reports a failed connect as a cancelled stream whose `cause` is the socket error.
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) return describeSocketError(cause, socket);
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ENOENT') return `containerd is not running: ${socket} does not exist`;
-  if (code === 'ECONNREFUSED') return `containerd is not running: nothing listens on ${socket} (stale socket)`;
-  if (code === 'EACCES') return `permission denied on ${socket} (containerd's socket is root-only)`;
-  return `containerd does not answer on ${socket}: ${error instanceof Error ? error.message : String(error)}`;
+  return `containerd does not answer on ${socket}: ${details}`;
 }
 
 /** Logs the runtime versions, which also proves both binaries run on this host. */

@@ -70,18 +70,21 @@ import os
 import pwd
 import queue
 import re
+import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 AGENT_VERSION = "1"
 
 DEFAULT_SOCKET = "/run/sandpool/agent.sock"
 DATA_DIR = "/mnt/data"
-# The kernel extension (engine/agent/sandpool_kernel.py) lives here in the image.
-KERNEL_EXTENSION_DIR = "/opt/sandpool/kernel"
+# The kernel launcher and extension (engine/agent/sandpool_kernel.py) in the image.
+KERNEL_LAUNCHER = "/opt/sandpool/kernel/sandpool_kernel.py"
 # Matplotlib's font cache, built once at image build time (a rebuild costs ~1 s per sandbox).
 PREBUILT_MPL_CACHE = "/opt/sandpool/matplotlib"
 
@@ -94,6 +97,8 @@ MAX_STREAM_CHARS = 1_000_000
 MAX_DISPLAY_BYTES = 32 * 1024 * 1024
 # How often a waiting execution checks that the kernel process is still alive.
 LIVENESS_POLL_S = 0.25
+# The kernel's own stdout/stderr that reach the agent's log, per kernel (see forward_kernel_output).
+KERNEL_LOG_BUDGET_BYTES = 256 * 1024
 
 VALUE_MIME = "application/vnd.sandpool.value+json"  # see sandpool_kernel.py
 # Richest first: a display with several representations is returned in the first one it has.
@@ -210,7 +215,8 @@ class Output:
 
     def reply(self, status, started):
         if self.error:
-            self.stream("stderr", "\n".join(self.error["traceback"]) + "\n")
+            traceback = self.error["traceback"]
+            self.stream("stderr", ("\n".join(traceback) if traceback else f"{self.error['name']}: {self.error['value']}") + "\n")
         for name in ("stdout", "stderr"):
             if self.truncated[name]:
                 (self.stderr if name == "stderr" else self.stdout).append(
@@ -247,8 +253,8 @@ class Kernel:
         self.restarts = 0
         self.last_error = None
         self.ready_ms = None
-        self.km = None
-        self.kc = None
+        self.process = None  # KernelProcess
+        self.kc = None  # jupyter_client AsyncKernelClient
         self.ready = asyncio.Event()
         self.exec_lock = asyncio.Lock()
         self.lifecycle_task = None
@@ -264,6 +270,7 @@ class Kernel:
         """
         log(f"restarting the kernel: {reason}")
         self.generation += 1
+        self.restarts += 1
         self.ready.clear()
         self.state = "starting"
         previous = self.lifecycle_task
@@ -302,58 +309,26 @@ class Kernel:
         self.state = "dead"
 
     async def _launch(self):
-        # Imported here, not at the top: the socket is already answering health checks
-        # ("starting") while jupyter_client and zmq load.
-        from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-        from jupyter_client.manager import AsyncKernelManager
-
         launched = time.monotonic()
+        # The process first, the client library second: importing jupyter_client and zmq
+        # takes ~0.2 s under runc and over 1 s under gVisor, and the kernel's own start-up
+        # (several times longer) runs meanwhile on the other core.
+        process = KernelProcess(self.generation, self.data_dir)
+        self.process = process
+        threading.Thread(target=forward_kernel_output, args=(process.output, self.generation), daemon=True, name="kernel-output").start()
+        from jupyter_client.asynchronous import AsyncKernelClient
 
-        class FixedSpecs(KernelSpecManager):
-            # Our one kernel is fully described here; no kernelspec lookup on disk.
-            def get_kernel_spec(self, kernel_name):
-                return KernelSpec(
-                    argv=[
-                        sys.executable,
-                        "-m",
-                        "ipykernel_launcher",
-                        "-f",
-                        "{connection_file}",
-                        "--ext=sandpool_kernel",
-                        # No history database: nothing to write, nothing to lock, faster start.
-                        "--HistoryManager.hist_file=:memory:",
-                        "--InteractiveShell.colors=NoColor",
-                    ],
-                    display_name="Python 3 (Sandpool)",
-                    language="python",
-                    interrupt_mode="signal",
-                )
-
-        runtime_dir = os.environ.get("JUPYTER_RUNTIME_DIR", "/tmp/.jupyter/runtime")
-        os.makedirs(runtime_dir, mode=0o700, exist_ok=True)
-        km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=FixedSpecs())
-        # IPC sockets in /tmp rather than TCP on loopback: no ports to pick, nothing reachable
-        # over the network stack, and they work the same under gVisor.
-        km.transport = "ipc"
-        km.ip = os.path.join(runtime_dir, f"kernel-{os.getpid()}-{self.generation}")
-        km.connection_file = os.path.join(runtime_dir, f"kernel-{os.getpid()}-{self.generation}.json")
-        env = dict(os.environ)
-        # Inside the kernel, matplotlib uses the inline backend so plt.show() and figures left
-        # open become displays, as in Jupyter. The image default (Agg) stays for other processes.
-        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [KERNEL_EXTENSION_DIR, env.get("PYTHONPATH")]))
-        env.pop("SANDPOOL_AGENT_SOCKET", None)
-        self.km = km
-        await km.start_kernel(cwd=self.data_dir, env=env)
-        kc = km.client()
-        kc.start_channels()
+        kc = AsyncKernelClient(connection_file=process.connection_file)
+        kc.load_connection_file()
+        # No heartbeat or control channel: liveness is the process itself, interrupts are signals.
+        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self.kc = kc
-        await self._wait_ready(kc, km, launched + KERNEL_START_TIMEOUT_S)
+        await self._wait_ready(kc, process, launched + KERNEL_START_TIMEOUT_S)
         self.ready_ms = round((time.monotonic() - launched) * 1000)
         self.last_error = None
         log(f"kernel ready in {self.ready_ms} ms (generation {self.generation})")
 
-    async def _wait_ready(self, kc, km, deadline):
+    async def _wait_ready(self, kc, process, deadline):
         """Waits for the kernel's first kernel_info reply and proves iopub is connected.
 
         jupyter_client's wait_for_ready polls in 1 s steps; a pool sandbox is only useful
@@ -366,8 +341,8 @@ class Kernel:
             try:
                 reply = await kc.get_shell_msg(timeout=LIVENESS_POLL_S)
             except queue.Empty:
-                if not await km.is_alive():
-                    raise RuntimeError(f"the kernel exited during start-up ({self._exit_description()})")
+                if not process.alive():
+                    raise RuntimeError(f"the kernel exited during start-up ({process.exit_description()})")
                 continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
@@ -390,31 +365,15 @@ class Kernel:
                 pass
 
     async def _stop(self):
-        kc, km = self.kc, self.km
-        self.kc = self.km = None
+        kc, process = self.kc, self.process
+        self.kc = self.process = None
         if kc is not None:
             try:
                 kc.stop_channels()
             except Exception:
                 pass
-        if km is not None:
-            try:
-                # now=True: SIGKILL to the kernel's whole process group (it runs in its own
-                # session), so children the user's code started go too.
-                await km.shutdown_kernel(now=True)
-            except Exception as error:
-                log(f"kernel shutdown: {error}")
-
-    def _exit_description(self):
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        code = getattr(process, "returncode", None)
-        if code is None:
-            return "exit status unknown"
-        if code < 0:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            hint = " (probably out of memory)" if -code == signal.SIGKILL else ""
-            return f"killed by {name}{hint}"
-        return f"exit code {code}"
+        if process is not None:
+            await process.kill()
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -434,14 +393,13 @@ class Kernel:
         }
 
     async def interrupt(self):
-        km = self.km
-        if km is None or not self.ready.is_set():
+        process = self.process
+        if process is None or not self.ready.is_set():
             return {"ok": True, "note": "no kernel running"}
-        await km.interrupt_kernel()
+        process.interrupt()
         return {"ok": True}
 
     async def restart(self):
-        self.restarts += 1
         task = self.begin_restart("restart requested")
         try:
             await asyncio.wait_for(asyncio.shield(task), KERNEL_START_TIMEOUT_S + 10)
@@ -460,6 +418,8 @@ class Kernel:
         except asyncio.TimeoutError:
             raise AgentError("Busy", f"another execution kept the kernel busy for this request's whole timeout ({timeout_ms} ms)")
         try:
+            if self.state == "dead":
+                raise AgentError("KernelUnavailable", self.last_error or "the kernel could not be started")
             try:
                 await asyncio.wait_for(self.ready.wait(), timeout=max(deadline - loop.time(), 0.001))
             except asyncio.TimeoutError:
@@ -479,11 +439,11 @@ class Kernel:
 
     async def _run(self, code, timeout_ms, deadline, started):
         loop = asyncio.get_running_loop()
-        kc, km, generation = self.kc, self.km, self.generation
+        kc, process, generation = self.kc, self.process, self.generation
         out = Output()
         msg_id = kc.execute(code, silent=False, store_history=True, allow_stdin=False, stop_on_error=False)
         while True:
-            idle = await self._collect(kc, km, msg_id, out, generation, deadline)
+            idle = await self._collect(kc, process, msg_id, out, generation, deadline)
             if idle is True:
                 break
             if idle == "restarted":
@@ -494,7 +454,7 @@ class Kernel:
                 }
                 return out.reply("Failure", started)
             if idle == "died":
-                description = self._exit_description()
+                description = process.exit_description()
                 self.begin_restart(f"the kernel died ({description})")
                 out.error = {
                     "name": "KernelDied",
@@ -504,11 +464,8 @@ class Kernel:
                 return out.reply("Failure", started)
             # The deadline passed: interrupt, give the cell a moment to stop, else restart.
             log(f"execution timed out after {timeout_ms} ms; interrupting")
-            try:
-                await km.interrupt_kernel()
-            except Exception as error:
-                log(f"interrupt failed: {error}")
-            stopped = await self._collect(kc, km, msg_id, out, generation, loop.time() + INTERRUPT_GRACE_S)
+            process.interrupt()
+            stopped = await self._collect(kc, process, msg_id, out, generation, loop.time() + INTERRUPT_GRACE_S)
             # The KeyboardInterrupt we caused is not the user's error; keep their partial output.
             out.error = None
             if stopped is True:
@@ -524,7 +481,7 @@ class Kernel:
         await self._drain_shell_reply(kc, msg_id, out)
         return out.reply("Failure" if out.error else "Success", started)
 
-    async def _collect(self, kc, km, msg_id, out, generation, deadline):
+    async def _collect(self, kc, process, msg_id, out, generation, deadline):
         """Feeds iopub messages of msg_id into out until the kernel goes idle.
 
         Returns True (idle), "timeout", "restarted" (someone replaced the kernel) or "died".
@@ -534,18 +491,29 @@ class Kernel:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return "timeout"
+            if generation != self.generation:
+                return "restarted"
+            wait = min(LIVENESS_POLL_S, remaining)
             try:
-                msg = await kc.get_iopub_msg(timeout=min(LIVENESS_POLL_S, remaining))
-            except queue.Empty:
+                # The outer bound matters: a restart closes this client's sockets, and a poll
+                # pending on a closed zmq socket never completes.
+                msg = await asyncio.wait_for(kc.get_iopub_msg(timeout=wait), timeout=wait + 0.5)
+            except (queue.Empty, asyncio.TimeoutError):
                 if generation != self.generation:
                     return "restarted"
-                if not await km.is_alive():
+                if not process.alive():
                     return "died"
                 continue
-            except Exception as error:  # channels closed under us by a restart
+            except asyncio.CancelledError:
+                # pyzmq cancels the polls pending on a socket it closes: a restart closed this
+                # client. Only a cancellation of this task itself must propagate.
+                if asyncio.current_task().cancelling() or generation == self.generation:
+                    raise
+                return "restarted"
+            except Exception:  # channels closed under us by a restart
                 if generation != self.generation:
                     return "restarted"
-                raise error
+                raise
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
@@ -557,7 +525,7 @@ class Kernel:
         # shell channel does not fill up; it has normally arrived before iopub's idle.
         try:
             while True:
-                reply = await kc.get_shell_msg(timeout=1.0)
+                reply = await asyncio.wait_for(kc.get_shell_msg(timeout=1.0), timeout=1.5)
                 if reply["parent_header"].get("msg_id") != msg_id:
                     continue
                 content = reply["content"]
@@ -568,13 +536,151 @@ class Kernel:
                         text = payload.get("data", {}).get("text/plain", "")
                         out.stream("stdout", strip_ansi(text) + "\n")
                 return
-        except queue.Empty:
+        except (queue.Empty, asyncio.TimeoutError):
             log(f"no execute_reply for {msg_id}")
+        except asyncio.CancelledError:  # the client was closed by a restart (see _collect)
+            if asyncio.current_task().cancelling():
+                raise
 
     async def shutdown(self):
         if self.lifecycle_task is not None and not self.lifecycle_task.done():
             self.lifecycle_task.cancel()
         await self._stop()
+
+
+def forward_kernel_output(pipe, generation):
+    """Drains the kernel process's own stdout/stderr into the agent's log, up to a budget.
+
+    ipykernel copies low-level output of user code (C extensions, subprocesses: os.system)
+    to its original stdout/stderr as well as to the client. Left to the container's log, a
+    `yes` in a subprocess could fill the host's disk; left unread, a full pipe would freeze
+    the kernel. So we always read, and log only the first KERNEL_LOG_BUDGET_BYTES (kernel
+    start-up errors land there).
+    """
+    budget = KERNEL_LOG_BUDGET_BYTES
+    dropped = 0
+    try:
+        with pipe:
+            while True:
+                chunk = os.read(pipe.fileno(), 65536)
+                if not chunk:
+                    break
+                if budget > 0:
+                    sys.stderr.buffer.write(chunk[:budget])
+                    sys.stderr.flush()
+                    dropped += max(len(chunk) - budget, 0)
+                    budget -= len(chunk)
+                else:
+                    dropped += len(chunk)
+    except (OSError, ValueError):
+        pass
+    if dropped:
+        log(f"kernel {generation}: {dropped} more bytes of its output were not logged")
+
+
+class KernelProcess:
+    """One IPython kernel process, started the way jupyter_client's LocalProvisioner does it.
+
+    We launch it ourselves rather than through KernelManager so that it starts before the
+    agent has imported jupyter_client (see Kernel._launch). What KernelManager would add is
+    exactly this: a connection file, a Popen in a new session, SIGINT to its process group to
+    interrupt, SIGKILL to the group to stop (which also ends whatever the user's code spawned).
+    """
+
+    PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+    def __init__(self, generation, cwd):
+        runtime_dir = os.environ.get("JUPYTER_RUNTIME_DIR", "/tmp/.jupyter/runtime")
+        os.makedirs(runtime_dir, mode=0o700, exist_ok=True)
+        name = f"kernel-{os.getpid()}-{generation}"
+        # IPC sockets in /tmp rather than TCP on loopback: no ports to pick, nothing reachable
+        # through the network stack, and they work the same under gVisor. With the ipc
+        # transport a "port" is only a suffix of the socket path.
+        self.ipc_prefix = os.path.join(runtime_dir, name)
+        self.connection_file = os.path.join(runtime_dir, f"{name}.json")
+        info = {port: index + 1 for index, port in enumerate(self.PORTS)}
+        info.update(
+            transport="ipc",
+            ip=self.ipc_prefix,
+            key=secrets.token_hex(32),
+            signature_scheme="hmac-sha256",
+            kernel_name="python3",
+        )
+        fd = os.open(self.connection_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(info, file)
+        env = dict(os.environ)
+        # Inside the kernel, matplotlib uses the inline backend so plt.show() and figures left
+        # open become displays, as in Jupyter. The image default (Agg) stays for other processes.
+        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        env.pop("SANDPOOL_AGENT_SOCKET", None)
+        # As jupyter_client does: the kernel exits when its parent (the agent) dies, and does
+        # not print its "how to connect to me" banner.
+        env["JPY_PARENT_PID"] = str(os.getpid())
+        argv = [
+            sys.executable,
+            KERNEL_LAUNCHER,
+            "-f",
+            self.connection_file,
+            "--ext=sandpool_kernel",
+            # No history database: nothing to write, nothing to lock, faster start.
+            "--HistoryManager.hist_file=:memory:",
+            "--InteractiveShell.colors=NoColor",
+            # Not "debugpy_stream undefined" at every start; errors are still logged.
+            "--IPKernelApp.log_level=ERROR",
+        ]
+        self.process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own session and process group: signals reach the kernel and its children,
+            # and never the agent.
+            start_new_session=True,
+        )
+        self.output = self.process.stdout
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def _signal_group(self, signum):
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+        except OSError:
+            try:
+                self.process.send_signal(signum)
+            except OSError:
+                pass
+
+    def interrupt(self):
+        if self.alive():
+            self._signal_group(signal.SIGINT)
+
+    async def kill(self):
+        self._signal_group(signal.SIGKILL)
+        for _ in range(250):  # SIGKILL is immediate; 5 s covers a very busy host
+            if not self.alive():
+                break
+            await asyncio.sleep(0.02)
+        for path in [self.connection_file] + [f"{self.ipc_prefix}-{index + 1}" for index in range(len(self.PORTS))]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def exit_description(self):
+        code = self.process.poll()
+        if code is None:
+            return "still running"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            hint = " (probably out of memory)" if -code == signal.SIGKILL else ""
+            return f"killed by {name}{hint}"
+        return f"exit code {code}"
 
 
 class Server:
@@ -636,6 +742,13 @@ class Server:
             await send({"id": request_id, "ok": True, "data": data})
         except AgentError as error:
             await send({"id": request_id, "ok": False, "error": {"code": error.code, "message": str(error)}})
+        except asyncio.CancelledError:
+            # Only the agent's own shutdown cancels a request; anything else is a bug that must
+            # still get an answer, never silence.
+            if asyncio.current_task().cancelling():
+                raise
+            log("internal error: a request was cancelled")
+            await send({"id": request_id, "ok": False, "error": {"code": "Internal", "message": "the request was cancelled inside the agent"}})
         except Exception as error:
             log(f"internal error: {error!r}")
             await send({"id": request_id, "ok": False, "error": {"code": "Internal", "message": f"{type(error).__name__}: {error}"}})

@@ -1,6 +1,10 @@
-"""IPython extension loaded into every Sandpool kernel (``--ext=sandpool_kernel``).
+"""The Sandpool kernel: ipykernel's launcher plus an IPython extension.
 
-It runs inside the kernel process, before the first cell, and does three things:
+Run as a script (``python3 /opt/sandpool/kernel/sandpool_kernel.py -f CONNECTION_FILE …``),
+it starts ipykernel like ``ipykernel_launcher`` does, only faster (see ``_launch``). Its
+folder is then sys.path[0], which is how IPython finds it again as the extension
+``--ext=sandpool_kernel``. As an extension it runs inside the kernel, before the first
+cell, and does three things:
 
 1. Registers a private display format, ``application/vnd.sandpool.value+json``, for plain
    JSON-able values (None, bool, int, float, str, and lists/tuples/dicts of them). IPython
@@ -84,3 +88,23 @@ def _preload():
 def load_ipython_extension(ip):
     _register_value_formatter(ip)
     _preload()
+
+
+def _launch():
+    # Like ipykernel_launcher, with two differences:
+    # - sys.path[0] is this folder, not the working directory (/mnt/data), so a user's file
+    #   named numpy.py or ipykernel.py cannot break a kernel (re)start. IPython adds the
+    #   working directory back for the user's own imports, as in Jupyter.
+    # - jedi, IPython's tab-completion engine, is hidden while IPython loads: nothing asks
+    #   this kernel to complete code, and importing jedi costs ~0.1 s of every sandbox's
+    #   start. IPython handles its absence; user code can still import it afterwards.
+    sys.modules["jedi"] = None
+    try:
+        from ipykernel import kernelapp
+    finally:
+        del sys.modules["jedi"]
+    kernelapp.launch_new_instance()
+
+
+if __name__ == "__main__":
+    _launch()

@@ -53,6 +53,21 @@ export type ImportRootfsOptions = {
   workDir?: string;
 };
 
+/**
+ * One layer of an image being assembled: a folder to pack (its files are added on top of the
+ * layers before it), or every layer of an image already in containerd's store, reused as is.
+ */
+export type LayerSource = { rootfsDir: string } | { layersOf: string };
+
+export type ImportImageOptions = {
+  layers: LayerSource[];
+  reference: string;
+  config: ImageConfig;
+  progress: (msg: string) => void;
+  /** Scratch folder for the OCI layout. Removed afterwards. */
+  workDir: string;
+};
+
 const MEDIA_TYPES = {
   index: 'application/vnd.oci.image.index.v1+json',
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -68,20 +83,38 @@ type Descriptor = { mediaType: string; digest: string; size: number };
  * Returns the manifest digest, which is what containerd reports as the image's digest.
  */
 export async function importRootfsImage(options: ImportRootfsOptions): Promise<{ reference: string; digest: string }> {
-  const { rootfsDir, reference, config, progress } = options;
+  const { rootfsDir, ...rest } = options;
+  return importImage({ ...rest, layers: [{ rootfsDir }], workDir: options.workDir ?? dirname(rootfsDir) });
+}
+
+/**
+ * Assembles an image from layers (folders to pack, or the layers of an image containerd
+ * already has) and imports it like importRootfsImage. Reusing a big base image's layers
+ * makes a change to a small top layer cost about a second: containerd already holds the
+ * base blob and its unpacked snapshot, so only the new layer is stored and applied.
+ */
+export async function importImage(options: ImportImageOptions): Promise<{ reference: string; digest: string }> {
+  const { reference, config, progress } = options;
   assertReference(reference);
   if (process.getuid?.() !== 0) {
-    throw new StepError(`Packing ${rootfsDir} into an image needs root (it must read every file and keep its owner).`, 'Run Sandpool as root.');
+    throw new StepError(`Packing an image for ${reference} needs root (it must read every file and keep its owner).`, 'Run Sandpool as root.');
   }
-  const rootStat = await stat(rootfsDir).catch(() => undefined);
-  if (!rootStat?.isDirectory()) throw new StepError(`The root filesystem folder ${rootfsDir} does not exist.`, 'Build the root filesystem first.');
 
-  const layoutDir = await mkdtemp(join(options.workDir ?? dirname(rootfsDir), 'oci-layout-'));
+  const layoutDir = await mkdtemp(join(options.workDir, 'oci-layout-'));
   try {
     const blobsDir = join(layoutDir, 'blobs', 'sha256');
     await mkdir(blobsDir, { recursive: true });
 
-    const layer = await writeLayer(rootfsDir, blobsDir, progress);
+    const layers: { descriptor: Descriptor; diffId: string }[] = [];
+    for (const source of options.layers) {
+      if ('rootfsDir' in source) {
+        const rootStat = await stat(source.rootfsDir).catch(() => undefined);
+        if (!rootStat?.isDirectory()) throw new StepError(`The root filesystem folder ${source.rootfsDir} does not exist.`, 'Build the root filesystem first.');
+        layers.push(await writeLayer(source.rootfsDir, blobsDir, progress));
+      } else {
+        layers.push(...(await layersOf(source.layersOf, progress)));
+      }
+    }
     const platform = { architecture: ociArchitecture(), os: 'linux' };
     const created = new Date().toISOString();
     const imageConfig = {
@@ -95,15 +128,15 @@ export async function importRootfsImage(options: ImportRootfsOptions): Promise<{
         ...(config.workingDir !== undefined && { WorkingDir: config.workingDir }),
         ...(config.labels && { Labels: config.labels }),
       },
-      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-      history: [{ created, created_by: `sandpool: root filesystem imported as ${reference}` }],
+      rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) },
+      history: layers.map((_, index) => ({ created, created_by: `sandpool: layer ${index + 1} of ${reference}` })),
     };
     const configDescriptor = await writeJsonBlob(blobsDir, MEDIA_TYPES.config, imageConfig);
     const manifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.manifest,
       config: configDescriptor,
-      layers: [layer.descriptor],
+      layers: layers.map((layer) => layer.descriptor),
     };
     const manifestDescriptor = await writeJsonBlob(blobsDir, MEDIA_TYPES.manifest, manifest);
     const index = {
@@ -177,6 +210,29 @@ export async function imageSize(reference: string): Promise<string | undefined> 
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The layer descriptors and diff_ids of an image already in containerd's store. Their blobs
+ * are *not* copied into the layout: `ctr images import` accepts an archive whose manifest
+ * refers to blobs the content store already holds (it only needs them to set the garbage
+ * collection labels and to unpack, and it reuses the unpacked snapshot), which makes a new
+ * top layer on a 200 MB base cost well under a second instead of re-streaming the base.
+ */
+async function layersOf(reference: string, progress: (msg: string) => void): Promise<{ descriptor: Descriptor; diffId: string }[]> {
+  const { stdout } = await ctr(['images', 'ls', `name==${reference}`], 15_000);
+  const target = stdout
+    .split('\n')
+    .find((line) => line.startsWith(`${reference} `))
+    ?.match(/\s(sha256:[0-9a-f]{64})\s/)?.[1];
+  if (!target) throw new StepError(`The image ${reference}, whose layers were to be reused, is not in containerd.`, 'Build it again (remove the tag that refers to it).');
+  const manifest = JSON.parse((await ctr(['content', 'get', target], 15_000)).stdout) as { config: Descriptor; layers?: Descriptor[] };
+  if (!Array.isArray(manifest.layers)) throw new StepError(`${reference} is not a single-platform image manifest.`, 'Build it with Sandpool.');
+  const imageConfig = JSON.parse((await ctr(['content', 'get', manifest.config.digest], 15_000)).stdout) as { rootfs?: { diff_ids?: string[] } };
+  const diffIds = imageConfig.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) throw new StepError(`${reference}'s configuration does not list one diff_id per layer.`, 'Build it again.');
+  progress(`reusing ${manifest.layers.length} layer(s) of ${reference}`);
+  return manifest.layers.map((layer, index) => ({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: diffIds[index] ?? '' }));
+}
 
 /** Tars the root filesystem, hashing the tar (diff_id) and its gzip (blob digest) in one pass. */
 async function writeLayer(rootfsDir: string, blobsDir: string, progress: (msg: string) => void): Promise<{ descriptor: Descriptor; diffId: string }> {

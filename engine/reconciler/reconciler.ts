@@ -47,13 +47,22 @@ export class Reconciler {
     const [containers, sessions] = await Promise.all([this.deps.runtime.list(), listUnfinishedSessions(this.deps.db)]);
     const known = new Map(sessions.map((session) => [session.id, session]));
     const running = new Set(containers.filter((container) => container.status === 'running').map((container) => container.id));
+    // One stuck sandbox must not keep the engine from starting: log it, and the periodic
+    // passes retry what can be retried.
+    const attempt = async (what: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (error) {
+        this.deps.log(`recovery: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
     for (const container of containers) {
       if (!known.has(container.id)) {
         this.deps.log(`removing leftover sandbox ${container.id} (no live session owns it)`);
-        await this.deps.sandboxes.removeSandbox(container.id);
+        await attempt(`removing ${container.id}`, () => this.deps.sandboxes.removeSandbox(container.id));
       }
     }
-    for (const session of sessions) await this.recoverSession(session, running.has(session.id));
+    for (const session of sessions) await attempt(`recovering session ${session.id}`, () => this.recoverSession(session, running.has(session.id)));
   }
 
   private async recoverSession(session: SessionRow, isRunning: boolean): Promise<void> {

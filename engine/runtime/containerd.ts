@@ -6,11 +6,10 @@
 // Only pool refill (create), cooldown/delete (remove) and crash recovery (list) come here; the
 // request hot path never touches containerd.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTAINERD_SOCKET } from '../../cli/provision/containerd';
-import { ContainerdClient, SPEC_TYPE_URL, runcOptions, type AnyMessage, type ContainerRecord, type Descriptor, type Mount } from './containerd-api';
-import { GrpcCode, isGrpcCode } from './grpc';
+import { ContainerdClient, GrpcCode, SPEC_TYPE_URL, isGrpcCode, runcOptions, type AnyMessage, type ContainerRecord, type Descriptor, type Mount } from './containerd-api';
 import { DEFAULT_RUNTIME_BIN_DIR, ensureRunscWrapper, forceDeleteRunscContainer, shimStateRoot } from './gvisor';
 import { SANDBOX_GID, SANDBOX_UID, buildSandboxSpec, parseImageConfig, validateSandboxSpec, type ImageConfig } from './spec';
 import { SANDPOOL_LABELS, type IsolationRuntime, type SandboxInfo, type SandboxRuntime, type SandboxSpec, type SandboxStatus } from './types';
@@ -30,6 +29,13 @@ export type ContainerdRuntimeOptions = {
   snapshotter?: string;
   /** Where the gVisor wrapper script lives (a path containerd stores in each container record). */
   runtimeBinDir?: string;
+  /**
+   * Scopes this runtime to one Sandpool installation: its sandboxes carry the id as a label and
+   * list() returns only those, so installations sharing containerd never see each other's.
+   */
+  installationId?: string;
+  /** Extra runsc flags for gVisor sandboxes, e.g. `--platform=kvm` where /dev/kvm exists. */
+  runscFlags?: string[];
   /** Bound on task create and start (runsc boots a kernel; a loaded host is slow). */
   startTimeoutMs?: number;
   /** How long to wait for a task to exit after SIGKILL. */
@@ -54,12 +60,16 @@ type ResolvedImage = { config: ImageConfig; chainId: string };
 export class ContainerdRuntime implements SandboxRuntime {
   readonly namespace: string;
   readonly snapshotter: string;
+  private readonly installationId: string | undefined;
   private readonly api: ContainerdClient;
   private readonly runtimeBinDir: string;
+  private readonly runscFlags: string[];
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   /** Image configs by manifest-or-index digest: content-addressed, so they never go stale. */
   private readonly images = new Map<string, Promise<ResolvedImage>>();
+  /** Serialises the id check and record creation of gVisor sandboxes (see createContainerRecord). */
+  private gvisorRecords: Promise<void> = Promise.resolve();
   /** Removals in flight, so two callers removing one sandbox share the work. */
   private readonly removals = new Map<string, Promise<void>>();
 
@@ -68,8 +78,10 @@ export class ContainerdRuntime implements SandboxRuntime {
     this.snapshotter = options.snapshotter ?? 'overlayfs';
     this.api = new ContainerdClient(options.socket ?? CONTAINERD_SOCKET, this.namespace);
     this.runtimeBinDir = options.runtimeBinDir ?? DEFAULT_RUNTIME_BIN_DIR;
+    this.runscFlags = options.runscFlags ?? [];
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 15_000;
+    this.installationId = options.installationId;
   }
 
   /** Closes the connection to containerd; sandboxes keep running. */
@@ -93,6 +105,7 @@ export class ContainerdRuntime implements SandboxRuntime {
         [SANDPOOL_LABELS.poolId]: spec.poolId,
         [SANDPOOL_LABELS.sessionId]: spec.id,
         [RUNTIME_LABEL]: spec.runtime,
+        ...(this.installationId ? { [SANDPOOL_LABELS.installation]: this.installationId } : {}),
       },
       image: spec.image,
       runtime: { name: RUNC_SHIM, options },
@@ -103,7 +116,7 @@ export class ContainerdRuntime implements SandboxRuntime {
     // The container record goes first: it references the snapshot key, which protects the
     // snapshot from containerd's garbage collector from the moment it exists (no lease needed).
     try {
-      await this.api.createContainer(container);
+      await this.createContainerRecord(spec, container);
     } catch (error) {
       // ALREADY_EXISTS is somebody else's sandbox: report it and leave it alone.
       throw this.failure(spec, 'creating the container record', error);
@@ -139,7 +152,10 @@ export class ContainerdRuntime implements SandboxRuntime {
   }
 
   async list(): Promise<SandboxInfo[]> {
-    const [containers, tasks] = await Promise.all([this.api.listContainers([`labels."${SANDPOOL_LABELS.managed}"==true`]), this.api.listTasks()]);
+    const filter = this.installationId
+      ? `labels."${SANDPOOL_LABELS.managed}"==true,labels."${SANDPOOL_LABELS.installation}"==${this.installationId}`
+      : `labels."${SANDPOOL_LABELS.managed}"==true`;
+    const [containers, tasks] = await Promise.all([this.api.listContainers([filter]), this.api.listTasks()]);
     const statusById = new Map(tasks.map((task) => [task.containerId, task.status]));
     return containers.map((container) => ({
       id: container.id,
@@ -155,12 +171,22 @@ export class ContainerdRuntime implements SandboxRuntime {
    * that the next remove() finishes. "Not found" at any step means already done.
    */
   private async removeOnce(id: string): Promise<void> {
-    const container = await ignoreNotFound(this.api.getContainer(id));
+    let container: ContainerRecord | undefined;
+    try {
+      container = await ignoreNotFound(this.api.getContainer(id));
+    } catch (error) {
+      throw new SandboxRuntimeError(id, 'reading the container', `Removing sandbox ${id}: reading its container record failed: ${messageOf(error)}`, { cause: error });
+    }
     const runtime = container?.labels[RUNTIME_LABEL] ?? (container && isRunscWrapper(container.runtime.options) ? 'GVISOR' : undefined);
     try {
       await this.stopAndDeleteTask(id, runtime === 'GVISOR');
     } catch (error) {
       throw new SandboxRuntimeError(id, 'deleting the task', `Removing sandbox ${id}: deleting its task failed: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      removeCgroups(this.namespace, id);
+    } catch (error) {
+      throw new SandboxRuntimeError(id, 'removing cgroups', `Removing sandbox ${id}: ${messageOf(error)}`, { cause: error });
     }
     try {
       await ignoreNotFound(this.api.removeSnapshot(container?.snapshotter || this.snapshotter, container?.snapshotKey || id));
@@ -200,6 +226,32 @@ export class ContainerdRuntime implements SandboxRuntime {
     await ignoreNotFound(this.api.deleteTask(id));
   }
 
+  /**
+   * runsc (this release) resolves container ids by prefix: with sandboxes `a` and `ab` alive,
+   * every runsc command for `a`, the shim's kill and delete included, fails as "ambiguous", and
+   * the sandbox can be neither stopped nor removed. So a gVisor id must not be a prefix of
+   * another live gVisor id, or the reverse. Fixed-length session ids never are; this check makes
+   * any other caller fail at once instead of leaking. It runs with the record's creation under
+   * one lock, so concurrent creates cannot slip past each other.
+   */
+  private async createContainerRecord(spec: SandboxSpec, container: ContainerRecord): Promise<void> {
+    if (spec.runtime !== 'GVISOR') return this.api.createContainer(container);
+    const previous = this.gvisorRecords;
+    let release = () => {};
+    this.gvisorRecords = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      const others = await this.api.listContainers([`labels."${RUNTIME_LABEL}"==GVISOR`]);
+      const clash = others.map((other) => other.id).find((other) => other !== spec.id && (other.startsWith(spec.id) || spec.id.startsWith(other)));
+      if (clash) {
+        throw new Error(`gVisor sandbox ids must not be prefixes of one another (runsc matches ids by prefix), and ${spec.id} clashes with ${clash}; use fixed-length ids`);
+      }
+      await this.api.createContainer(container);
+    } finally {
+      release();
+    }
+  }
+
   private async prepareSnapshot(id: string, parent: string): Promise<Mount[]> {
     const labels = { [SANDPOOL_LABELS.managed]: 'true' };
     try {
@@ -220,7 +272,7 @@ export class ContainerdRuntime implements SandboxRuntime {
 
   private async runtimeOptions(runtime: IsolationRuntime): Promise<AnyMessage | undefined> {
     if (runtime === 'RUNC_HARDENED') return undefined; // the shim's defaults: runc, /run/containerd/runc
-    return runcOptions({ binaryName: await ensureRunscWrapper(this.runtimeBinDir) });
+    return runcOptions({ binaryName: await ensureRunscWrapper(this.runtimeBinDir, this.runscFlags) });
   }
 
   private async resolveImage(spec: SandboxSpec): Promise<ResolvedImage> {
@@ -293,6 +345,23 @@ function prepareAgentSocketDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o750 });
   chownSync(path, SANDBOX_UID, SANDBOX_GID);
   chmodSync(path, 0o750);
+}
+
+/**
+ * runc removes its cgroups on delete, but a runsc sandbox that failed to boot leaves its (empty)
+ * cgroup folders behind. Once the task is gone nothing may live there: rmdir succeeds on an empty
+ * cgroup and fails with EBUSY when processes remain, which is then a leak worth reporting.
+ */
+function removeCgroups(namespace: string, id: string): void {
+  for (const dir of cgroupDirs(namespace, id)) {
+    try {
+      rmdirSync(dir);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOENT') continue;
+      throw new Error(`cgroup ${dir} could not be removed (${String(code)}${code === 'EBUSY' ? ': processes are still in it' : ''})`);
+    }
+  }
 }
 
 function isRunscWrapper(options: AnyMessage | undefined): boolean {
@@ -370,8 +439,12 @@ function mountPointsUnder(prefix: string): string[] {
 function runtimeStateEntries(namespace: string, id: string): string[] {
   const root = shimStateRoot(namespace);
   if (!existsSync(root)) return [];
-  // runc keeps <root>/<id>/; runsc keeps files named after the container and sandbox ids.
-  return readdirSync(root).filter((entry) => entry === id || entry.startsWith(`${id}_`) || entry.includes(`:${id}`));
+  // runc keeps <root>/<id>/; runsc keeps <container id>_sandbox:<sandbox id>.state and .lock.
+  return readdirSync(root).filter((entry) => {
+    if (entry === id) return true;
+    const runsc = /^(.+)_sandbox:(.+)\.(?:state|lock)$/.exec(entry);
+    return runsc !== null && (runsc[1] === id || runsc[2] === id);
+  });
 }
 
 function cgroupDirs(namespace: string, id: string): string[] {

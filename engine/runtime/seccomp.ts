@@ -4,8 +4,9 @@
 // (io_uring, ptrace, userfaultfd, keyrings, bpf, perf).
 //
 // runc answers ENOSYS instead of EPERM for syscalls newer than any named here, so libc
-// fallbacks keep working on newer kernels. gVisor ignores the spec's profile unless runsc is
-// given --oci-seccomp (our wrapper does that); it filters the sandbox itself in any case.
+// fallbacks keep working on newer kernels. gVisor ignores the spec's profile (our wrapper does
+// not pass --oci-seccomp, which breaks thread creation there; see gvisor.ts): its own kernel is
+// the boundary, and it filters its own host syscalls in any case.
 
 /** OCI runtime-spec `linux.seccomp`. */
 export type SeccompProfile = {

@@ -19,6 +19,15 @@ export const CPU_PERIOD_US = 100_000;
  */
 export const SANDBOX_OOM_SCORE_ADJ = 1000;
 export const NOFILE_LIMIT = 4096;
+/**
+ * Under gVisor's ptrace platform every process inside costs the host 10-20 tasks (the Sentry's
+ * threads, a stub process per address space and its threads): 64 processes measured ~1,100 host
+ * tasks. So the sandbox's own limit is RLIMIT_NPROC inside gVisor's kernel (its user table is the
+ * sandbox's alone, unlike runc's, which is the host's), and the host pids cgroup is only a
+ * backstop sized for that overhead. Hitting the backstop kills that sandbox, never the host.
+ */
+export const GVISOR_HOST_TASKS_PER_PROCESS = 16;
+export const GVISOR_HOST_TASKS_BASE = 64;
 
 /** What the driver takes from the image's config (`config` in the OCI image config). */
 export type ImageConfig = {
@@ -134,6 +143,7 @@ export function buildSandboxSpec(spec: SandboxSpec, image: ImageConfig, options:
   const args = [...image.entrypoint, ...image.cmd];
   if (args.length === 0) throw new SandboxSpecError(`Image ${spec.image} has neither an entrypoint nor a cmd to run`);
   const noCapabilities = { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] };
+  const gvisor = spec.runtime === 'GVISOR';
 
   return {
     ociVersion: '1.0.2-dev',
@@ -147,6 +157,8 @@ export function buildSandboxSpec(spec: SandboxSpec, image: ImageConfig, options:
       rlimits: [
         { type: 'RLIMIT_NOFILE', hard: NOFILE_LIMIT, soft: NOFILE_LIMIT },
         { type: 'RLIMIT_CORE', hard: 0, soft: 0 }, // no core dumps of untrusted code
+        // Under runc, RLIMIT_NPROC would count every process of host uid 1000, all sandboxes included.
+        ...(gvisor ? [{ type: 'RLIMIT_NPROC', hard: spec.pidsLimit, soft: spec.pidsLimit }] : []),
       ],
       noNewPrivileges: true,
       oomScoreAdj: SANDBOX_OOM_SCORE_ADJ,
@@ -168,7 +180,7 @@ export function buildSandboxSpec(spec: SandboxSpec, image: ImageConfig, options:
           quota: Math.max(1000, Math.round((spec.cpuMillicores * CPU_PERIOD_US) / 1000)),
           period: CPU_PERIOD_US,
         },
-        pids: { limit: spec.pidsLimit },
+        pids: { limit: gvisor ? spec.pidsLimit * GVISOR_HOST_TASKS_PER_PROCESS + GVISOR_HOST_TASKS_BASE : spec.pidsLimit },
       },
       cgroupsPath: `/${options.namespace ?? 'sandpool'}/${spec.id}`,
       seccomp: defaultSeccompProfile(),

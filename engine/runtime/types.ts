@@ -8,6 +8,8 @@ export const SANDPOOL_LABELS = {
   managed: 'io.sandpool.managed',
   poolId: 'io.sandpool.pool-id',
   sessionId: 'io.sandpool.session-id',
+  /** The installation (database) that owns the sandbox; see the `installation` table. */
+  installation: 'io.sandpool.installation',
 } as const;
 
 export type SandboxSpec = {

@@ -8,7 +8,7 @@
 // only for tests and benchmarks.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +19,20 @@ const execFileAsync = promisify(execFile);
 export const TEST_NAMESPACE = 'sandpool';
 const AGENT_SCRIPT = fileURLToPath(new URL('./agent.pl', import.meta.url));
 /** Bump when the image's layout changes, so hosts rebuild it. */
-const RECIPE_VERSION = '1';
+const RECIPE_VERSION = '2';
 const PERL_LIBS = '/usr/lib/x86_64-linux-gnu/perl-base';
 
+export type TestImageOptions = {
+  namespace?: string;
+  /** The image's entrypoint; the default runs the agent. Tests pass a missing binary to make starts fail. */
+  entrypoint?: string[];
+};
+
 /** The test image's reference (content-addressed by its recipe), importing it when missing. */
-export async function ensureTestImage(namespace = TEST_NAMESPACE): Promise<string> {
-  const recipe = createHash('sha256').update(RECIPE_VERSION).update(readFileSync(AGENT_SCRIPT)).digest('hex').slice(0, 12);
+export async function ensureTestImage(options: TestImageOptions = {}): Promise<string> {
+  const namespace = options.namespace ?? TEST_NAMESPACE;
+  const entrypoint = options.entrypoint ?? ['/bin/agent'];
+  const recipe = createHash('sha256').update(RECIPE_VERSION).update(readFileSync(AGENT_SCRIPT)).update(JSON.stringify(entrypoint)).digest('hex').slice(0, 12);
   const ref = `sandpool.test/busybox-agent:${recipe}`;
   const { stdout } = await execFileAsync('ctr', ['-n', namespace, 'images', 'ls', '-q']);
   if (stdout.split('\n').includes(ref)) return ref;
@@ -33,7 +41,7 @@ export async function ensureTestImage(namespace = TEST_NAMESPACE): Promise<strin
   try {
     const rootfs = join(work, 'rootfs');
     await buildRootfs(rootfs, work);
-    const archive = await packOciArchive(rootfs, ref, join(work, 'layout'));
+    const archive = await packOciArchive(rootfs, ref, entrypoint, join(work, 'layout'));
     await execFileAsync('ctr', ['-n', namespace, 'images', 'import', archive], { maxBuffer: 16 * 1024 * 1024 });
     return ref;
   } finally {
@@ -66,6 +74,8 @@ async function buildRootfs(rootfs: string, work: string): Promise<void> {
   copyFileSync(AGENT_SCRIPT, join(rootfs, 'bin/agent'));
   chmodSync(join(rootfs, 'bin/agent'), 0o755);
 
+  // Owned by the sandbox user, so a failed write there proves the read-only mount, not permissions.
+  chownSync(join(rootfs, 'home/sandbox'), 1000, 1000);
   writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1000:sandbox:/home/sandbox:/bin/sh\n');
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nsandbox:x:1000:\n');
 }
@@ -87,12 +97,12 @@ function copyIntoRootfs(rootfs: string, hostPath: string): void {
 }
 
 /** Packs `rootfs` as a one-layer OCI image layout and tars it for `ctr images import`. */
-async function packOciArchive(rootfs: string, ref: string, layout: string): Promise<string> {
+async function packOciArchive(rootfs: string, ref: string, entrypoint: string[], layout: string): Promise<string> {
   const blobs = join(layout, 'blobs/sha256');
   mkdirSync(blobs, { recursive: true });
   const layerTar = join(layout, 'layer.tar');
-  // Reproducible and ownership-free: every file belongs to root in the image.
-  await execFileAsync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@0', '-C', rootfs, '-cf', layerTar, '.']);
+  // Reproducible; ownership as in the folder (root, except the sandbox user's home).
+  await execFileAsync('tar', ['--numeric-owner', '--sort=name', '--mtime=@0', '-C', rootfs, '-cf', layerTar, '.']);
   const layer = storeBlob(blobs, readFileSync(layerTar));
   rmSync(layerTar);
 
@@ -102,7 +112,7 @@ async function packOciArchive(rootfs: string, ref: string, layout: string): Prom
       JSON.stringify({
         architecture: 'amd64',
         os: 'linux',
-        config: { Entrypoint: ['/bin/agent'], Env: ['PATH=/bin:/usr/bin'], WorkingDir: '/' },
+        config: { Entrypoint: entrypoint, Env: ['PATH=/bin:/usr/bin'], WorkingDir: '/' },
         rootfs: { type: 'layers', diff_ids: [layer.digest] },
       }),
     ),

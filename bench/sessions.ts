@@ -1,0 +1,151 @@
+// Session benchmarks through the real path: HTTP data plane, bearer token, engine, containerd,
+// code-interpreter image. Prints a table and a JSON line. Run on an idle machine:
+//
+//   node --import ./bin/register.mjs bench/sessions.ts [--quick]
+//
+// It uses (and starts if needed) the operator installation's Postgres in .sandpool/, creates its
+// own pools, and deletes them afterwards.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { prepareRuntime } from '../cli/runtime';
+import { HOST_OPERATOR } from '../lib/auth/access';
+import { deletePool, updatePool } from '../lib/services/pools';
+import { createEngine } from '../engine/app';
+import { ensureCodeInterpreterImage } from '../engine/images/code-interpreter';
+import { installationId } from '../engine/installation';
+import { ContainerdRuntime } from '../engine/runtime/containerd';
+import { countByState, execute, poolWithReady, waitFor } from '../engine/testing/harness';
+
+const run = promisify(execFile);
+const quick = process.argv.includes('--quick');
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summary(samples: number[]) {
+  return { n: samples.length, p50: Number(percentile(samples, 50).toFixed(2)), p99: Number(percentile(samples, 99).toFixed(2)) };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const started = performance.now();
+  const value = await work();
+  return [performance.now() - started, value];
+}
+
+function memAvailableMiB(): number {
+  const line = readFileSync('/proc/meminfo', 'utf8').split('\n').find((entry) => entry.startsWith('MemAvailable:'))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+async function main() {
+  const env = await prepareRuntime({ quiet: true });
+  const image = (await ensureCodeInterpreterImage((message) => console.error(`image: ${message}`))).reference;
+  const { createDatabasePool } = await import('../engine/db');
+  const probeDb = createDatabasePool(env.databaseUrl);
+  const runtime = new ContainerdRuntime({ installationId: await installationId(probeDb) });
+  await probeDb.end();
+  const engine = await createEngine({
+    databaseUrl: env.databaseUrl,
+    runtime,
+    image,
+    runDir: '/run/sandpool-bench',
+    limits: { pidsLimit: 256, dataSizeMiB: 256 },
+    version: 'bench',
+    checks: {},
+    log: () => {},
+    passIntervalMs: 100,
+  });
+  const url = await engine.app.listen({ port: 0, host: '127.0.0.1' });
+  const results: Record<string, unknown> = {};
+  const rows: string[] = [];
+
+  // Baseline: a cold `ctr run` of the same image, in the same run.
+  for (const isolation of ['runc', 'gVisor']) {
+    const samples: number[] = [];
+    for (let index = 0; index < (quick ? 2 : 5); index += 1) {
+      const id = `bench-cold-${Date.now().toString(36)}-${index}`;
+      const args = ['-n', 'sandpool', 'run', '--rm', ...(isolation === 'gVisor' ? ['--runc-binary', '/var/lib/sandpool/bin/runsc-sandpool'] : []), image, id, 'python3', '-c', 'print(1)'];
+      const [ms] = await timed(() => run('ctr', args, { timeout: 60_000 }));
+      samples.push(ms);
+    }
+    results[`coldCtrRun_${isolation}`] = summary(samples);
+    rows.push(`cold ctr run (${isolation})              p50 ${percentile(samples, 50).toFixed(0)} ms`);
+  }
+
+  for (const isolation of ['runc', 'gVisor']) {
+    // Refill: from an empty pool to 20 ready sessions.
+    const refillTarget = quick ? 6 : 20;
+    const started = performance.now();
+    const pool = await poolWithReady(engine, { isolation, readySessionInstances: refillTarget, maxConcurrentSessions: 100, cooldownPeriodInSeconds: 3600 });
+    const refillSeconds = (performance.now() - started) / 1000;
+    results[`refill_${isolation}`] = { sessions: refillTarget, seconds: Number(refillSeconds.toFixed(2)), perSecond: Number((refillTarget / refillSeconds).toFixed(2)) };
+    rows.push(`refill 0→${refillTarget} ready (${isolation})          ${(refillTarget / refillSeconds).toFixed(2)} sessions/s`);
+
+    // New identifier → first print(1) result, with enough ready sandboxes for each wave.
+    for (const concurrency of quick ? [1, 8] : [1, 8, 32]) {
+      const requests = concurrency === 1 ? 10 : concurrency === 8 ? 24 : 32;
+      await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: Math.min(100, requests) });
+      await waitFor('ready sessions', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) >= requests, 300_000);
+      const samples: number[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < requests) {
+          const identifier = `bench-${isolation}-${concurrency}-${next++}-${Date.now()}`;
+          const [ms, response] = await timed(() => execute(url, pool.endpoint, pool.token, identifier, 'print(1)'));
+          if (response.body.properties?.stdout !== '1\n') throw new Error(`unexpected response: ${JSON.stringify(response.body)}`);
+          samples.push(ms);
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      results[`newIdentifier_${isolation}_c${concurrency}`] = summary(samples);
+      rows.push(`new identifier → print(1) (${isolation}, c=${concurrency})  p50 ${percentile(samples, 50).toFixed(1)} ms  p99 ${percentile(samples, 99).toFixed(1)} ms  (n=${samples.length})`);
+      // Free the cap for the next wave: stop the sessions just used.
+      await engine.db.query(`UPDATE sessions SET last_accessed_at = now() - interval '2 hours' WHERE pool_id = $1 AND state = 'ALLOCATED'`, [pool.pool.id]);
+      await updatePool(HOST_OPERATOR, pool.pool.name, { cooldownPeriodInSeconds: 10 });
+      await waitFor('allocated sessions expired', async () => ((await countByState(engine, pool.pool.id)).ALLOCATED ?? 0) === 0, 120_000);
+      await updatePool(HOST_OPERATOR, pool.pool.name, { cooldownPeriodInSeconds: 3600 });
+    }
+
+    // Warm round trip: the same identifier, sequentially.
+    const warm: number[] = [];
+    await execute(url, pool.endpoint, pool.token, `warm-${isolation}`, 'print(1)');
+    for (let index = 0; index < (quick ? 50 : 200); index += 1) {
+      const [ms] = await timed(() => execute(url, pool.endpoint, pool.token, `warm-${isolation}`, 'print(1)'));
+      warm.push(ms);
+    }
+    results[`warm_${isolation}`] = summary(warm);
+    rows.push(`warm print(1) round trip (${isolation})      p50 ${percentile(warm, 50).toFixed(2)} ms  p99 ${percentile(warm, 99).toFixed(2)} ms`);
+
+    // Host memory per idle ready session, at 50 ready.
+    const idle = quick ? 10 : 50;
+    await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: 0 });
+    await waitFor('pool emptied', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) === 0, 120_000);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const before = memAvailableMiB();
+    await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: idle });
+    await waitFor(`${idle} ready`, async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) >= idle, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const perSession = (before - memAvailableMiB()) / idle;
+    results[`memoryPerReadySession_${isolation}`] = { sessions: idle, mib: Number(perSession.toFixed(1)) };
+    rows.push(`host memory per idle ready session (${isolation}, ${idle} ready)  ${perSession.toFixed(1)} MiB`);
+
+    await deletePool(HOST_OPERATOR, pool.pool.name);
+    await waitFor('pool drained', async () => (await engine.db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.pool.id])).rowCount === 0, 300_000);
+  }
+
+  await engine.stop();
+  runtime.close();
+  await env.postgres.stop();
+  console.log(`\nSandpool session benchmarks (${new Date().toISOString()}, ${quick ? 'quick' : 'full'})`);
+  for (const row of rows) console.log(`  ${row}`);
+  console.log(JSON.stringify({ benchmark: 'sessions', at: new Date().toISOString(), quick, results }));
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

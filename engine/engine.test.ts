@@ -1,0 +1,179 @@
+// The engine end to end, against real Postgres, containerd and the code-interpreter image:
+// pools fill, identifiers get sandboxes, code runs in a real kernel behind the Azure API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_OPERATOR } from '../lib/auth/access';
+import { deletePool, updatePool } from '../lib/services/pools';
+import { findLeftovers, hasLeftovers } from './runtime/containerd';
+import { countByState, execute, poolWithReady, startTestEngine, waitFor, type TestEngine } from './testing/harness';
+
+let engine: TestEngine;
+const createdSessions = new Set<string>();
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+}, 300_000);
+
+afterAll(async () => {
+  await engine?.stop();
+  engine?.runtime.close();
+});
+
+function track(sessionId: string | null): string {
+  expect(sessionId).toMatch(/^ses_/);
+  createdSessions.add(sessionId!);
+  return sessionId!;
+}
+
+describe('a runc pool', () => {
+  let pool: Awaited<ReturnType<typeof poolWithReady>>;
+  beforeAll(async () => {
+    pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 2, maxConcurrentSessions: 4, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });
+  }, 180_000);
+
+  it('keeps kernel state per identifier, and returns results the way Azure does', async () => {
+    const first = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'x = 6 * 7\nx');
+    expect(first.status).toBe(200);
+    expect(first.body.properties).toMatchObject({ status: 'Success', result: 42, executionResult: 42, stdout: '', stderr: '' });
+    const again = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x + 1)\nimport sys; print("oops", file=sys.stderr)\n{"a": [1, 2]}');
+    expect(again.sessionId).toBe(first.sessionId);
+    expect(again.body.properties).toMatchObject({ status: 'Success', stdout: '43\n', stderr: 'oops\n', result: { a: [1, 2] } });
+    const other = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "'x' in globals()");
+    expect(other.sessionId).not.toBe(first.sessionId);
+    expect(other.body.properties?.result).toBe(false);
+    track(first.sessionId);
+    track(other.sessionId);
+  });
+
+  it('returns a matplotlib figure as a PNG image result', async () => {
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'import matplotlib.pyplot as plt\nplt.plot([1, 4, 9])\nplt.show()');
+    const result = response.body.properties?.result as { type: string; format: string; base64_data: string };
+    expect(result).toMatchObject({ type: 'image', format: 'png' });
+    expect(Buffer.from(result.base64_data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('reports failing code as HTTP 200 with status Failure and the traceback', async () => {
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'state-1', '1 / 0');
+    expect(response.status).toBe(200);
+    expect(response.body.properties?.status).toBe('Failure');
+    expect(response.body.properties?.stderr).toContain('ZeroDivisionError');
+  });
+
+  it('stops a runaway execution at its timeout and keeps the session usable', async () => {
+    const started = Date.now();
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'while True:\n    pass', { timeoutInSeconds: 2 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(response.body.properties?.status).toBe('Failure');
+    expect(response.body.properties?.stderr).toMatch(/timed out/i);
+    const after = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print("alive")');
+    expect(after.body.properties).toMatchObject({ status: 'Success', stdout: 'alive\n' });
+  });
+
+  it('has no network interface but loopback', async () => {
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "import os\nsorted(os.listdir('/sys/class/net'))");
+    expect(response.body.properties?.result).toEqual(['lo']);
+    const routes = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "open('/proc/net/route').read().splitlines()[1:]");
+    expect(routes.body.properties?.result).toEqual([]);
+  });
+
+  it('runs code as an unprivileged user on a read-only root, with /mnt/data writable', async () => {
+    const code = [
+      'import os',
+      "open('/mnt/data/note.txt', 'w').write('kept')",
+      'try:',
+      "    open('/usr/evil', 'w'); writable = True",
+      'except OSError:',
+      '    writable = False',
+      "[os.getuid(), writable, open('/proc/self/status').read().split('CapEff:')[1].split()[0]]",
+    ].join('\n');
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'state-2', code);
+    expect(response.body.properties?.result).toEqual([1000, false, '0000000000000000']);
+    const read = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "open('/mnt/data/note.txt').read()");
+    expect(read.body.properties?.result).toBe('kept');
+  });
+
+  it('gives racing requests for one new identifier the same session', async () => {
+    const responses = await Promise.all(Array.from({ length: 4 }, () => execute(engine.url, pool.endpoint, pool.token, 'racing-9', 'print(1)')));
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(responses.map((response) => response.sessionId)).size).toBe(1);
+    track(responses[0]!.sessionId);
+  });
+
+  it('answers 429 with Azure\'s error shape once the pool is at its cap', async () => {
+    const fourth = await execute(engine.url, pool.endpoint, pool.token, 'fourth-4', 'print(4)');
+    expect(fourth.status).toBe(200);
+    track(fourth.sessionId);
+    const fifth = await execute(engine.url, pool.endpoint, pool.token, 'fifth-5', 'print(5)');
+    expect(fifth.status).toBe(429);
+    expect(fifth.body.error?.code).toBe('SessionPoolCapacityReached');
+  });
+
+  it('keeps other sessions alive when one runs out of memory', async () => {
+    const hog = await execute(engine.url, pool.endpoint, pool.token, 'fourth-4', 'b = bytearray(900 * 1024 * 1024)\nb[::4096] = b"x" * len(b[::4096])\nprint("survived")');
+    expect(hog.body.properties?.status ?? hog.body.error?.code).not.toBe('Success');
+    const neighbour = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x)');
+    expect(neighbour.body.properties).toMatchObject({ status: 'Success', stdout: '42\n' });
+  });
+
+  it('rolls ready sessions to a new configuration without touching allocated ones', async () => {
+    const before = await engine.db.query<{ id: string }>(`SELECT id FROM sessions WHERE pool_id = $1 AND state = 'READY'`, [pool.pool.id]);
+    await updatePool(HOST_OPERATOR, pool.pool.name, { maxConcurrentSessions: 6, cpu: 0.75 });
+    await waitFor('old ready sessions replaced', async () => {
+      const rows = await engine.db.query<{ id: string; state: string; generation: number }>(`SELECT id, state, generation FROM sessions WHERE pool_id = $1`, [pool.pool.id]);
+      const oldGone = before.rows.every((old) => ['DELETED'].includes(rows.rows.find((row) => row.id === old.id)?.state ?? ''));
+      const freshReady = rows.rows.filter((row) => row.state === 'READY' && row.generation === 2).length;
+      return oldGone && freshReady >= 2;
+    });
+    const kept = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x)');
+    expect(kept.body.properties).toMatchObject({ status: 'Success', stdout: '42\n' });
+  });
+
+  it('drains and deletes every session when the pool is deleted, leaving nothing behind', async () => {
+    const ids = (await engine.db.query<{ id: string }>(`SELECT id FROM sessions WHERE pool_id = $1`, [pool.pool.id])).rows.map((row) => row.id);
+    await deletePool(HOST_OPERATOR, pool.pool.name);
+    await waitFor('pool removed', async () => (await engine.db.query(`SELECT 1 FROM session_pools WHERE id = $1`, [pool.pool.id])).rowCount === 0);
+    for (const id of ids) expect(hasLeftovers(await findLeftovers(id)), `leftovers of ${id}`).toBe(false);
+  });
+});
+
+describe('a gVisor pool with a short cooldown', () => {
+  it('serves code from a gVisor sandbox and deletes the session after its cooldown', async () => {
+    const pool = await poolWithReady(engine, { isolation: 'gVisor', readySessionInstances: 1, maxConcurrentSessions: 2, cooldownPeriodInSeconds: 10 });
+    const response = await execute(engine.url, pool.endpoint, pool.token, 'gvisor-1', "import platform\nopen('/proc/version').read()");
+    expect(response.body.properties?.status).toBe('Success');
+    expect(String(response.body.properties?.result)).not.toBe('');
+    const sessionId = track(response.sessionId);
+    await waitFor('cooldown deletion', async () => {
+      const row = await engine.db.query<{ state: string }>(`SELECT state FROM sessions WHERE id = $1`, [sessionId]);
+      return row.rows[0]?.state === 'DELETED';
+    }, 60_000);
+    expect(hasLeftovers(await findLeftovers(sessionId))).toBe(false);
+    const fresh = await execute(engine.url, pool.endpoint, pool.token, 'gvisor-1', "'x' in globals()");
+    expect(fresh.sessionId).not.toBe(sessionId);
+    track(fresh.sessionId);
+    await deletePool(HOST_OPERATOR, pool.pool.name);
+    await waitFor('pool removed', async () => (await countByState(engine, pool.pool.id)) && (await engine.db.query(`SELECT 1 FROM session_pools WHERE id = $1`, [pool.pool.id])).rowCount === 0);
+  }, 180_000);
+});
+
+describe('the data plane refuses bad requests before allocating anything', () => {
+  it('checks the token, the role and the identifier', async () => {
+    const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 0, maxConcurrentSessions: 1 });
+    const noToken = await execute(engine.url, pool.endpoint, null, 'valid-1', 'print(1)');
+    expect(noToken.status).toBe(401);
+    const otherPool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 0, maxConcurrentSessions: 1 });
+    const wrongPool = await execute(engine.url, pool.endpoint, otherPool.token, 'valid-1', 'print(1)');
+    expect(wrongPool.status).toBe(403);
+    const badIdentifier = await execute(engine.url, pool.endpoint, pool.token, 'no', 'print(1)');
+    expect(badIdentifier.status).toBe(400);
+    expect(badIdentifier.body.error?.code).toBe('SessionRequestValidationFailed');
+    expect(await countByState(engine, pool.pool.id)).toEqual({});
+    for (const created of [pool, otherPool]) await deletePool(HOST_OPERATOR, created.pool.name);
+  });
+});
+
+describe('after the suite', () => {
+  it('leaves no container, snapshot or mount behind', async () => {
+    await waitFor('all test pools drained', async () => (await engine.runtime.list()).length === 0, 60_000);
+    for (const id of createdSessions) expect(hasLeftovers(await findLeftovers(id)), `leftovers of ${id}`).toBe(false);
+  });
+});

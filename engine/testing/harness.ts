@@ -1,0 +1,88 @@
+// A real engine for integration tests: real Postgres, real containerd, the real
+// code-interpreter image, served over HTTP on a loopback port.
+import { randomBytes } from 'node:crypto';
+import { HOST_OPERATOR } from '../../lib/auth/access';
+import { createRoleAssignment } from '../../lib/services/role-assignments';
+import { createServicePrincipal } from '../../lib/services/service-principals';
+import { createPool } from '../../lib/services/pools';
+import { issueAccessToken } from '../../lib/tokens/access-token';
+import { DATA_PLANE_AUDIENCE } from '../../lib/tokens/audiences';
+import { createEngine, type Engine } from '../app';
+import { ensureCodeInterpreterImage } from '../images/code-interpreter';
+import { ContainerdRuntime } from '../runtime/containerd';
+import { createDatabasePool } from '../db';
+import { installationId as readInstallationId } from '../installation';
+
+export type TestEngine = Engine & { url: string; runtime: ContainerdRuntime; installationId: string };
+
+export const TEST_RUN_DIR = '/run/sandpool-test';
+
+export async function startTestEngine(): Promise<TestEngine> {
+  const { reference } = await ensureCodeInterpreterImage(() => {});
+  // The database's own installation id: a later run adopts (and cleans up) whatever a killed run left.
+  const probe = createDatabasePool(process.env.DATABASE_URL!);
+  const installationId = await readInstallationId(probe).finally(() => probe.end());
+  const runtime = new ContainerdRuntime({ installationId });
+  const engine = await createEngine({
+    databaseUrl: process.env.DATABASE_URL!,
+    runtime,
+    image: reference,
+    runDir: TEST_RUN_DIR,
+    limits: { pidsLimit: 128, dataSizeMiB: 64 },
+    version: 'test',
+    checks: {},
+    log: () => {},
+    passIntervalMs: 250,
+    healthIntervalMs: 1000,
+  });
+  const url = await engine.app.listen({ port: 0, host: '127.0.0.1' });
+  return { ...engine, url, runtime, installationId };
+}
+
+export function uniqueName(prefix = 'pool'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+/** A service principal with Session Executor on the pool, and a data-plane token for it. */
+export async function executorToken(poolName: string): Promise<string> {
+  const created = await createServicePrincipal(HOST_OPERATOR, { displayName: `executor-${poolName}` });
+  await createRoleAssignment(HOST_OPERATOR, { role: 'SESSION_EXECUTOR', scope: `/sessionPools/${poolName}`, principalType: 'servicePrincipal', principalId: created.servicePrincipal.id });
+  return (await issueAccessToken(created.servicePrincipal, DATA_PLANE_AUDIENCE)).accessToken;
+}
+
+export async function countByState(engine: Engine, poolId: string): Promise<Record<string, number>> {
+  const result = await engine.db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 GROUP BY state`, [poolId]);
+  return Object.fromEntries(result.rows.map((row) => [row.state, row.count]));
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function poolWithReady(engine: Engine, settings: Record<string, unknown>) {
+  const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), ...settings });
+  const ready = Number(settings.readySessionInstances ?? 5);
+  await waitFor(`${ready} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= ready);
+  return { pool, token: await executorToken(pool.name), endpoint: `/subscriptions/sub/resourceGroups/rg/sessionPools/${pool.name}` };
+}
+
+export type LegacyResponse = {
+  status: number;
+  sessionId: string | null;
+  body: { properties?: { status: string; stdout: string; stderr: string; result: unknown; executionResult: unknown; executionTimeInMilliseconds: number }; error?: { code: string; message: string } };
+};
+
+export async function execute(url: string, endpoint: string, token: string | null, identifier: string, code: string, extra: Record<string, unknown> = {}): Promise<LegacyResponse> {
+  const response = await fetch(`${url}${endpoint}/code/execute?api-version=2024-02-02-preview&identifier=${encodeURIComponent(identifier)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ properties: { codeInputType: 'inline', executionType: 'synchronous', code, ...extra } }),
+  });
+  return { status: response.status, sessionId: response.headers.get('x-ms-session-guid'), body: (await response.json()) as LegacyResponse['body'] };
+}
