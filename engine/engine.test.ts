@@ -171,6 +171,59 @@ describe('the data plane refuses bad requests before allocating anything', () =>
   });
 });
 
+describe('the lifecycle event stream', () => {
+  async function readEvents(url: string, token: string, lastEventId: string | null, until: (events: { id: string; to: string }[]) => boolean) {
+    const controller = new AbortController();
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const events: { id: string; sessionId: string; to: string }[] = [];
+    const reader = response.body!.getReader();
+    let buffer = '';
+    const deadline = Date.now() + 90_000;
+    while (!until(events) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += new TextDecoder().decode(value);
+      let boundary: number;
+      while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        const data = frame.split('\n').find((line) => line.startsWith('data: '));
+        if (data) events.push(JSON.parse(data.slice(6)));
+      }
+    }
+    controller.abort();
+    return events;
+  }
+
+  it('streams transitions as they happen, and replays what a reconnecting client missed', async () => {
+    const { createPool: create } = await import('../lib/services/pools');
+    const { createServicePrincipal } = await import('../lib/services/service-principals');
+    const { createRoleAssignment } = await import('../lib/services/role-assignments');
+    const { issueAccessToken } = await import('../lib/tokens/access-token');
+    const pool = await create(HOST_OPERATOR, { name: `events${Date.now().toString(36)}`, isolation: 'runc', readySessionInstances: 0, maxConcurrentSessions: 2 });
+    const reader = await createServicePrincipal(HOST_OPERATOR, { displayName: 'event reader' });
+    await createRoleAssignment(HOST_OPERATOR, { role: 'READER', scope: `/sessionPools/${pool.name}`, principalType: 'servicePrincipal', principalId: reader.servicePrincipal.id });
+    const token = (await issueAccessToken(reader.servicePrincipal, 'https://management.azure.com')).accessToken;
+    const url = `${engine.url}/subscriptions/s/resourceGroups/r/sessionPools/${pool.name}/.sandpool/events`;
+
+    const live = readEvents(url, token, null, (events) => events.some((event) => event.to === 'READY'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await updatePool(HOST_OPERATOR, pool.name, { readySessionInstances: 1 });
+    const seen = await live;
+    expect(seen.map((event) => event.to)).toEqual(['PENDING', 'READY']);
+
+    // Reconnect after the first event: only what came after it, nothing twice.
+    const replayed = await readEvents(url, token, seen[0]!.id, (events) => events.length >= 1);
+    expect(replayed.map((event) => event.id)).toEqual([seen[1]!.id]);
+
+    const dataPlaneToken = (await issueAccessToken(reader.servicePrincipal, 'https://dynamicsessions.io')).accessToken;
+    expect((await fetch(url, { headers: { authorization: `Bearer ${dataPlaneToken}` } })).status).toBe(401);
+    await deletePool(HOST_OPERATOR, pool.name);
+  }, 120_000);
+});
+
 describe('after the suite', () => {
   it('leaves no container, snapshot or mount behind', async () => {
     await waitFor('all test pools drained', async () => (await engine.runtime.list()).length === 0, 60_000);
