@@ -1,7 +1,7 @@
 // Session benchmarks through the real path: HTTP data plane, bearer token, engine, containerd,
 // code-interpreter image. Prints a table and a JSON line. Run on an idle machine:
 //
-//   node --import ./bin/register.mjs bench/sessions.ts [--quick]
+//   node --import ./bin/register.mjs bench/sessions.ts [--quick] [--isolation=runc,gVisor]
 //
 // It uses (and starts if needed) the operator installation's Postgres in .sandpool/, creates its
 // own pools, and deletes them afterwards.
@@ -19,6 +19,10 @@ import { countByState, execute, poolWithReady, waitFor } from '../engine/testing
 
 const run = promisify(execFile);
 const quick = process.argv.includes('--quick');
+// --isolation runc,gVisor (default both): gVisor sandboxes take seconds each to start here, so a
+// full gVisor run takes many minutes.
+const isolationArgument = process.argv.find((argument) => argument.startsWith('--isolation='));
+const isolations = isolationArgument ? isolationArgument.split('=')[1]!.split(',') : ['runc', 'gVisor'];
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -63,7 +67,7 @@ async function main() {
   const rows: string[] = [];
 
   // Baseline: a cold `ctr run` of the same image, in the same run.
-  for (const isolation of ['runc', 'gVisor']) {
+  for (const isolation of isolations) {
     const samples: number[] = [];
     for (let index = 0; index < (quick ? 2 : 5); index += 1) {
       const id = `bench-cold-${Date.now().toString(36)}-${index}`;
@@ -75,7 +79,7 @@ async function main() {
     rows.push(`cold ctr run (${isolation})              p50 ${percentile(samples, 50).toFixed(0)} ms`);
   }
 
-  for (const isolation of ['runc', 'gVisor']) {
+  for (const isolation of isolations) {
     // Refill: from an empty pool to 20 ready sessions.
     const refillTarget = quick ? 6 : 20;
     const started = performance.now();

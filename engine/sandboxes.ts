@@ -86,6 +86,7 @@ export class SandboxManager {
     const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
     const agent = this.agent(id);
     let lastError = 'no answer';
+    let polls = 0;
     while (Date.now() < deadline) {
       try {
         const health = await agent.health(1000);
@@ -94,7 +95,14 @@ export class SandboxManager {
       } catch (error) {
         lastError = error instanceof Error ? error.message : String(error);
       }
+      // A sandbox whose process died will never answer: stop waiting for it.
+      if (++polls % 20 === 0 && (await this.deps.runtime.list().catch(() => [])).find((candidate) => candidate.id === id)?.status === 'stopped') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const sandbox = (await this.deps.runtime.list().catch(() => [])).find((candidate) => candidate.id === id);
+    if (sandbox?.status === 'stopped') {
+      const cause = sandbox.exitStatus === 137 ? ' (killed: usually out of memory; give the pool more memory)' : '';
+      throw new Error(`the sandbox stopped while starting, exit status ${sandbox.exitStatus ?? 'unknown'}${cause}`);
     }
     throw new Error(`the sandbox's agent did not become healthy within ${AGENT_READY_TIMEOUT_MS / 1000}s (${lastError})`);
   }

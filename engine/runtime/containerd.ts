@@ -156,13 +156,18 @@ export class ContainerdRuntime implements SandboxRuntime {
       ? `labels."${SANDPOOL_LABELS.managed}"==true,labels."${SANDPOOL_LABELS.installation}"==${this.installationId}`
       : `labels."${SANDPOOL_LABELS.managed}"==true`;
     const [containers, tasks] = await Promise.all([this.api.listContainers([filter]), this.api.listTasks()]);
-    const statusById = new Map(tasks.map((task) => [task.containerId, task.status]));
-    return containers.map((container) => ({
-      id: container.id,
-      poolId: container.labels[SANDPOOL_LABELS.poolId] ?? null,
-      sessionId: container.labels[SANDPOOL_LABELS.sessionId] ?? null,
-      status: sandboxStatus(statusById.get(container.id)),
-    }));
+    const taskById = new Map(tasks.map((task) => [task.containerId, task]));
+    return containers.map((container) => {
+      const task = taskById.get(container.id);
+      const status = sandboxStatus(task?.status);
+      return {
+        id: container.id,
+        poolId: container.labels[SANDPOOL_LABELS.poolId] ?? null,
+        sessionId: container.labels[SANDPOOL_LABELS.sessionId] ?? null,
+        status,
+        ...(status === 'stopped' && task ? { exitStatus: task.exitStatus } : {}),
+      };
+    });
   }
 
   /**

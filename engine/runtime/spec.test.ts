@@ -198,6 +198,6 @@ describe('helpers', () => {
     const script = runscWrapperScript('/usr/bin/runsc');
     expect(script.startsWith('#!/bin/sh\n')).toBe(true);
     expect(script).toContain(`exec /usr/bin/runsc '--network=none' '--host-uds=all' "$@"\n`);
-    expect(runscWrapperScript("/opt/it's/runsc", ['--platform=kvm'])).toContain(`exec '/opt/it'\\''s/runsc' '--network=none' '--host-uds=all' --oci-seccomp '--platform=kvm' "$@"`);
+    expect(runscWrapperScript("/opt/it's/runsc", ['--platform=kvm'])).toContain(`exec '/opt/it'\\''s/runsc' '--network=none' '--host-uds=all' '--platform=kvm' "$@"`);
   });
 });

@@ -33,7 +33,14 @@ export type SandboxSpec = {
 
 export type SandboxStatus = 'created' | 'running' | 'stopped' | 'unknown';
 
-export type SandboxInfo = { id: string; poolId: string | null; sessionId: string | null; status: SandboxStatus };
+export type SandboxInfo = {
+  id: string;
+  poolId: string | null;
+  sessionId: string | null;
+  status: SandboxStatus;
+  /** For a stopped sandbox: its main process's exit status (137: killed, usually out of memory). */
+  exitStatus?: number;
+};
 
 export interface SandboxRuntime {
   /** Creates and starts the sandbox; resolves once its task is running. Cleans up after itself on failure. */
