@@ -1,7 +1,7 @@
 // `npm test`: a throwaway Sandpool installation of its own (separate folder, Postgres port and
 // web ports), then every suite against the real parts: Postgres, containerd, Chromium.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bold, green, red, step, StepError } from '../ui';
@@ -61,6 +61,11 @@ export async function test(options: { only?: string }): Promise<void> {
   }
   await stopLeftoverPostgres(join(testHome, 'postgres'));
   rmSync(testHome, { recursive: true, force: true });
+  // The embedded Postgres runs as the `postgres` user, which must be able to traverse .sandpool/
+  // to reach the test installation's data folder inside it (owner-only listing, others may pass).
+  const parent = join(repoRoot, '.sandpool');
+  mkdirSync(parent, { recursive: true, mode: 0o711 });
+  chmodSync(parent, 0o711);
 
   const { ensureChromium } = await import('../provision/chromium');
   const { startStack } = await import('../stack');
