@@ -153,7 +153,7 @@ describe('a gVisor pool with a short cooldown', () => {
     track(fresh.sessionId);
     await deletePool(HOST_OPERATOR, pool.pool.name);
     await waitFor('pool removed', async () => (await countByState(engine, pool.pool.id)) && (await engine.db.query(`SELECT 1 FROM session_pools WHERE id = $1`, [pool.pool.id])).rowCount === 0);
-  }, 180_000);
+  }, 400_000);
 });
 
 describe('the data plane refuses bad requests before allocating anything', () => {

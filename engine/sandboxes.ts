@@ -46,8 +46,8 @@ export class SandboxManager {
     return agent;
   }
 
-  /** Starts one sandbox for `pool`; resolves when it is ready (or has failed and been cleaned up). */
-  async start(pool: PoolConfig, onRecorded: () => void = () => {}): Promise<void> {
+  /** Starts one sandbox for `pool`; resolves true when it is ready, false when it failed (and was cleaned up). */
+  async start(pool: PoolConfig, onRecorded: () => void = () => {}): Promise<boolean> {
     const id = newId('ses');
     const socketDir = this.socketDir(id);
     await insertPendingSession(this.deps.db, { id, poolId: pool.id, generation: pool.generation, runtime: pool.runtime, image: this.deps.image });
@@ -74,11 +74,13 @@ export class SandboxManager {
         // Removed while starting (pool deleted or changed): nobody will use it.
         await this.removeSandbox(id);
       }
+      return true;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.deps.log(`session ${id} failed to start: ${reason}`);
       await transitionSession(this.deps.db, id, ['PENDING'], 'FAILED', `start failed: ${reason}`.slice(0, 1000)).catch(() => null);
       await this.removeSandbox(id).catch((cleanupError: unknown) => this.deps.log(`cleanup of ${id} failed: ${String(cleanupError)}`));
+      return false;
     }
   }
 

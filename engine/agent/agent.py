@@ -51,7 +51,13 @@ Operations:
     if the cell has not stopped after INTERRUPT_GRACE_S it restarts the kernel (state lost,
     files in /mnt/data kept). Either way the reply is ``Timeout`` with an explanation in
     ``stderr``, sent within about INTERRUPT_GRACE_S + 1 s after the deadline.
+  - If the kernel process dies during the cell (os._exit, the memory limit), the reply is
+    ``Failure`` with error name ``KernelDied``, and a new kernel is started.
   - Only one execution runs at a time; others wait in arrival order.
+
+  Example: ``{"id": 7, "op": "execute", "code": "x = 6 * 7\nx", "timeoutMs": 5000}`` ->
+  ``{"id": 7, "ok": true, "data": {"status": "Success", "stdout": "", "stderr": "",
+  "result": 42, "displays": [], "executionTimeMs": 9, "executionCount": 3}}``
 
 ``interrupt`` -> ``{"ok": true}``: SIGINT to the kernel; a running cell fails with
   KeyboardInterrupt.

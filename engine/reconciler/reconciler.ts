@@ -25,6 +25,8 @@ export type ReconcilerDeps = {
 };
 
 const LIVE: SessionState[] = ['PENDING', 'READY', 'ALLOCATED'];
+/** After failed starts, a pool waits before trying again: 1 s, 2 s, 4 s … up to a minute. */
+const MAX_START_BACKOFF_MS = 60_000;
 
 export class Reconciler {
   private readonly startLimit;
@@ -32,6 +34,9 @@ export class Reconciler {
   /** Starts queued but not yet recorded in Postgres, per pool (counted as pending by the planner). */
   private readonly queuedStarts = new Map<string, number>();
   private readonly removing = new Set<string>();
+  /** Per pool: consecutive failed starts and when the next start may be tried. A broken image or
+   * runtime must not turn into a tight loop of failing sandboxes. */
+  private readonly startFailures = new Map<string, { count: number; notBefore: number }>();
   private timer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -132,7 +137,9 @@ export class Reconciler {
       const queued = this.queuedStarts.get(pool.id) ?? 0;
       for (let index = 0; index < queued; index += 1) own.push({ id: `queued-${index}`, state: 'PENDING', generation: pool.generation });
       const plan = planPool(pool, own);
-      for (let index = 0; index < plan.create; index += 1) this.queueStart(pool);
+      const backoff = this.startFailures.get(pool.id);
+      const mayStart = !backoff || Date.now() >= backoff.notBefore;
+      for (let index = 0; index < (mayStart ? plan.create : 0); index += 1) this.queueStart(pool);
       for (const { id, reason } of plan.remove) this.queueRemoval(id, LIVE, reason);
       if (plan.forgetPool) {
         await forgetPool(this.deps.db, pool.id);
@@ -157,13 +164,25 @@ export class Reconciler {
     void this.startLimit(async () => {
       // Once the session row exists the planner counts it as pending; until then, this queue does.
       // If the pool changed meanwhile, the next pass replaces what this starts.
-      await this.deps.sandboxes.start(pool, uncount);
+      const started = await this.deps.sandboxes.start(pool, uncount);
+      this.recordStart(pool.id, started);
     })
       .catch((error: unknown) => this.deps.log(`start failed: ${String(error)}`))
       .finally(() => {
         uncount();
         void this.trigger();
       });
+  }
+
+  private recordStart(poolId: string, started: boolean): void {
+    if (started) {
+      this.startFailures.delete(poolId);
+      return;
+    }
+    const count = (this.startFailures.get(poolId)?.count ?? 0) + 1;
+    const delay = Math.min(MAX_START_BACKOFF_MS, 1000 * 2 ** (count - 1));
+    this.startFailures.set(poolId, { count, notBefore: Date.now() + delay });
+    this.deps.log(`pool ${poolId}: ${count} failed start(s) in a row; next attempt in ${delay / 1000} s`);
   }
 
   private queueRemoval(sessionId: string, from: SessionState[], reason: string): void {

@@ -122,7 +122,10 @@ describe.each([
   });
 
   it('has a working loopback (kernels talk to their clients over 127.0.0.1)', async () => {
-    const { output } = await shell('nc -l -p 7777 > /tmp/loopback.txt 2>&1 </dev/null & sleep 0.5; echo ping | nc -w 2 127.0.0.1 7777; sleep 0.3; cat /tmp/loopback.txt');
+    // The client retries until the listener is up: on a loaded host it may take a while to start.
+    const { output } = await shell(
+      'nc -l -p 7777 > /tmp/loopback.txt 2>&1 </dev/null & for i in $(seq 40); do echo ping | nc -w 1 127.0.0.1 7777 2>/dev/null && break; sleep 0.25; done; sleep 0.3; cat /tmp/loopback.txt',
+    );
     expect(output.trim()).toBe('ping');
   });
 

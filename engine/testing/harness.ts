@@ -68,7 +68,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export async function poolWithReady(engine: Engine, settings: Record<string, unknown>) {
   const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), ...settings });
   const ready = Number(settings.readySessionInstances ?? 5);
-  await waitFor(`${ready} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= ready);
+  // gVisor sandboxes take 8–20 s each to start a Python kernel on this hardware (ptrace platform).
+  const timeoutMs = settings.isolation === 'gVisor' ? 240_000 : 90_000;
+  try {
+    await waitFor(`${ready} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= ready, timeoutMs);
+  } catch (error) {
+    const failures = await engine.db.query<{ reason: string }>(`SELECT failure_reason AS reason FROM sessions WHERE pool_id = $1 AND state = 'FAILED' LIMIT 5`, [pool.id]);
+    throw new Error(`${(error as Error).message}; failed starts: ${JSON.stringify(failures.rows.map((row) => row.reason))}`);
+  }
   return { pool, token: await executorToken(pool.name), endpoint: `/subscriptions/sub/resourceGroups/rg/sessionPools/${pool.name}` };
 }
 
