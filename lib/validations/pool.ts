@@ -27,6 +27,15 @@ function integer(name: string, limits: { min: number; max: number }) {
     .max(limits.max, `${name} must be at most ${limits.max}.`);
 }
 
+/** A resource amount in steps of 0.25 (Azure's CPU and memory granularity). */
+function quarters(name: string, unit: string, example: string, limits: { min: number; max: number }) {
+  return z.coerce
+    .number({ error: `${name} must be a number of ${unit}, ${example}.` })
+    .min(limits.min, `${name} must be at least ${limits.min} ${unit}.`)
+    .max(limits.max, `${name} must be at most ${limits.max} ${unit}.`)
+    .multipleOf(0.25, `${name} must be a multiple of 0.25 ${unit}.`);
+}
+
 export const containerTypeSchema = caseInsensitive(['PythonLTS', 'NodeLTS', 'Shell', 'CustomContainer'] as const, 'containerType must be PythonLTS, NodeLTS, Shell or CustomContainer.').refine(
   (value) => value === 'PythonLTS',
   'Only PythonLTS (code interpreter) pools are supported so far; NodeLTS, Shell and CustomContainer are planned.',
@@ -43,18 +52,8 @@ const poolSettings = {
   networkStatus: caseInsensitive(['EgressDisabled', 'EgressEnabled'] as const, 'networkStatus must be EgressDisabled or EgressEnabled.')
     .refine((value) => value === 'EgressDisabled', 'EgressEnabled is not supported yet: sessions have no network. Use EgressDisabled.')
     .default('EgressDisabled'),
-  cpu: z.coerce
-    .number({ error: 'cpu must be a number of cores, like 0.5.' })
-    .min(POOL_LIMITS.cpu.min, `cpu must be at least ${POOL_LIMITS.cpu.min} cores.`)
-    .max(POOL_LIMITS.cpu.max, `cpu must be at most ${POOL_LIMITS.cpu.max} cores.`)
-    .multipleOf(0.25, 'cpu must be a multiple of 0.25 cores.')
-    .default(POOL_LIMITS.cpu.default),
-  memoryGi: z.coerce
-    .number({ error: 'memory must be a number of GiB, like 1.' })
-    .min(POOL_LIMITS.memoryGi.min, `memory must be at least ${POOL_LIMITS.memoryGi.min} GiB.`)
-    .max(POOL_LIMITS.memoryGi.max, `memory must be at most ${POOL_LIMITS.memoryGi.max} GiB.`)
-    .multipleOf(0.25, 'memory must be a multiple of 0.25 GiB.')
-    .default(POOL_LIMITS.memoryGi.default),
+  cpu: quarters('cpu', 'cores', 'like 0.5', POOL_LIMITS.cpu).default(POOL_LIMITS.cpu.default),
+  memoryGi: quarters('memory', 'GiB', 'like 1', POOL_LIMITS.memoryGi).default(POOL_LIMITS.memoryGi.default),
 };
 
 const readyWithinCap = {
