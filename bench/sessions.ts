@@ -44,6 +44,11 @@ function memAvailableMiB(): number {
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
+/** Long runs say what they are doing (on stderr, so stdout stays the table and the JSON line). */
+function progress(message: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
 async function main() {
   const env = await prepareRuntime({ quiet: true });
   const image = (await ensureCodeInterpreterImage((message) => console.error(`image: ${message}`))).reference;
@@ -76,12 +81,14 @@ async function main() {
       samples.push(ms);
     }
     results[`coldCtrRun_${isolation}`] = summary(samples);
+    progress(`cold ctr run (${isolation}) measured`);
     rows.push(`cold ctr run (${isolation})              p50 ${percentile(samples, 50).toFixed(0)} ms`);
   }
 
   for (const isolation of isolations) {
     // Refill: from an empty pool to 20 ready sessions.
     const refillTarget = quick ? 6 : 20;
+    progress(`${isolation}: refilling an empty pool to ${refillTarget} ready`);
     const started = performance.now();
     const pool = await poolWithReady(engine, { isolation, readySessionInstances: refillTarget, maxConcurrentSessions: 100, cooldownPeriodInSeconds: 3600 });
     const refillSeconds = (performance.now() - started) / 1000;
@@ -91,6 +98,7 @@ async function main() {
     // New identifier → first print(1) result, with enough ready sandboxes for each wave.
     for (const concurrency of quick ? [1, 8] : [1, 8, 32]) {
       const requests = concurrency === 1 ? 10 : concurrency === 8 ? 24 : 32;
+      progress(`${isolation}: ${requests} new identifiers at concurrency ${concurrency}`);
       await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: Math.min(100, requests) });
       await waitFor('ready sessions', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) >= requests, 300_000);
       const samples: number[] = [];
@@ -113,6 +121,7 @@ async function main() {
       await updatePool(HOST_OPERATOR, pool.pool.name, { cooldownPeriodInSeconds: 3600 });
     }
 
+    progress(`${isolation}: warm round trips`);
     // Warm round trip: the same identifier, sequentially.
     const warm: number[] = [];
     await execute(url, pool.endpoint, pool.token, `warm-${isolation}`, 'print(1)');
@@ -125,6 +134,7 @@ async function main() {
 
     // Host memory per idle ready session, at 50 ready.
     const idle = quick ? 10 : 50;
+    progress(`${isolation}: memory with ${idle} idle ready sessions`);
     await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: 0 });
     await waitFor('pool emptied', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) === 0, 120_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
