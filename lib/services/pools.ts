@@ -184,7 +184,10 @@ export async function listPools(principal: Principal): Promise<PoolDto[]> {
   return pools.map((pool) => toDto(pool, counts.get(pool.id)!));
 }
 
-/** Names of the pools the viewer may see (pools.read), for pickers. */
+/** Names of the pools the viewer may see (pools.read), for pickers: no session counts needed. */
 export async function listPoolNames(principal: Principal): Promise<string[]> {
-  return (await listPools(principal)).map((pool) => pool.name);
+  const scopes = scopesWith(principal, 'pools.read');
+  if (scopes.length === 0) assertCan(principal, 'pools.read');
+  const pools = await db().sessionPool.findMany({ select: { name: true }, orderBy: { name: 'asc' } });
+  return pools.map((pool) => pool.name).filter((name) => scopes.includes(ROOT_SCOPE) || scopes.includes(poolScope(name)));
 }
