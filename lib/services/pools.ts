@@ -166,6 +166,13 @@ export async function deletePool(principal: Principal, name: string): Promise<Po
   });
 }
 
+/** Which pools the viewer may see; refuses outright a viewer with pools.read nowhere. */
+function poolVisibility(principal: Principal): (poolName: string) => boolean {
+  const scopes = scopesWith(principal, 'pools.read');
+  if (scopes.length === 0) assertCan(principal, 'pools.read');
+  return (poolName) => scopes.includes(ROOT_SCOPE) || scopes.includes(poolScope(poolName));
+}
+
 /** One pool (pools.read on it). */
 export async function getPool(principal: Principal, name: string): Promise<PoolDto> {
   assertCan(principal, 'pools.read', poolScope(name));
@@ -175,19 +182,15 @@ export async function getPool(principal: Principal, name: string): Promise<PoolD
 
 /** The pools the viewer may see (pools.read), by name. */
 export async function listPools(principal: Principal): Promise<PoolDto[]> {
-  const scopes = scopesWith(principal, 'pools.read');
-  if (scopes.length === 0) assertCan(principal, 'pools.read');
-  const pools = (await db().sessionPool.findMany({ orderBy: { name: 'asc' } })).filter(
-    (pool) => scopes.includes(ROOT_SCOPE) || scopes.includes(poolScope(pool.name)),
-  );
+  const isVisible = poolVisibility(principal);
+  const pools = (await db().sessionPool.findMany({ orderBy: { name: 'asc' } })).filter((pool) => isVisible(pool.name));
   const counts = await sessionCounts(pools.map((pool) => pool.id));
   return pools.map((pool) => toDto(pool, counts.get(pool.id)!));
 }
 
 /** Names of the pools the viewer may see (pools.read), for pickers: no session counts needed. */
 export async function listPoolNames(principal: Principal): Promise<string[]> {
-  const scopes = scopesWith(principal, 'pools.read');
-  if (scopes.length === 0) assertCan(principal, 'pools.read');
+  const isVisible = poolVisibility(principal);
   const pools = await db().sessionPool.findMany({ select: { name: true }, orderBy: { name: 'asc' } });
-  return pools.map((pool) => pool.name).filter((name) => scopes.includes(ROOT_SCOPE) || scopes.includes(poolScope(name)));
+  return pools.map((pool) => pool.name).filter(isVisible);
 }
