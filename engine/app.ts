@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { POOL_CHANGED_CHANNEL } from '../lib/services/pool-events';
-import { BusySessions, registerDataPlane } from './dataplane/routes';
+import { BusySessions } from './dataplane/context';
+import { registerDataPlane } from './dataplane/register';
 import { createDatabasePool } from './db';
 import { registerEventStream } from './events';
 import type { HealthCheck } from './health';

@@ -8,7 +8,7 @@ import { poolScope } from '../lib/auth/scope';
 import { AppError } from '../lib/errors';
 import { bearerTokenFrom, verifyAccessToken } from '../lib/tokens/access-token';
 import { MANAGEMENT_AUDIENCE } from '../lib/tokens/audiences';
-import { POOL_PATH } from './dataplane/routes';
+import { POOL_PATH } from './dataplane/context';
 import type { PostgresListener } from './listener';
 import { loadPoolByName } from './pools';
 import { sendError } from './server';

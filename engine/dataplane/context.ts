@@ -1,22 +1,21 @@
-// The data plane: Azure's dynamic-sessions API under each pool's management endpoint
-// (`/subscriptions/{sub}/resourceGroups/{rg}/sessionPools/{pool}/…`). This file serves the
-// legacy `code/execute` contract (reference §4.2.1); the rest of the API builds on it.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// What every data-plane route shares: the pool path, the caller's authorization, finding or
+// allocating the identifier's session, and turning failures into Azure's error shape.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { can, type Principal } from '../../lib/auth/access';
 import { poolScope } from '../../lib/auth/scope';
 import { AppError } from '../../lib/errors';
 import { bearerTokenFrom, verifyAccessToken } from '../../lib/tokens/access-token';
 import { DATA_PLANE_AUDIENCE } from '../../lib/tokens/audiences';
-import type { ExecutionResult } from '../agent/client';
 import { loadPoolByName, type PoolConfig } from '../pools';
 import type { SandboxManager } from '../sandboxes';
-import { allocateSession, touchByIdentifier } from '../sessions/store';
+import { allocateSession } from '../sessions/store';
 import { sendError } from '../server';
-import { DataPlaneError, parseExecuteRequest, parseIdentifier } from './requests';
+import { DataPlaneError } from './requests';
+
+export { DataPlaneError };
 
 export const POOL_PATH = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/sessionPools/:poolName';
-const EXECUTE_PATHS = ['code/execute', 'execute', 'python/execute'];
 /** How long a request for a new identifier waits for a sandbox when the pool is momentarily empty. */
 const READY_WAIT_MS = 60_000;
 
@@ -44,9 +43,9 @@ export class BusySessions {
   }
 }
 
-type PoolParams = { subscriptionId: string; resourceGroupName: string; poolName: string };
+export type PoolParams = { subscriptionId: string; resourceGroupName: string; poolName: string };
 
-async function authorize(request: FastifyRequest<{ Params: PoolParams }>, db: pg.Pool): Promise<{ principal: Principal; pool: PoolConfig }> {
+export async function authorize(request: FastifyRequest<{ Params: PoolParams }>, db: pg.Pool): Promise<{ principal: Principal; pool: PoolConfig }> {
   const principal = await verifyAccessToken(bearerTokenFrom(request.headers.authorization ?? null), DATA_PLANE_AUDIENCE);
   const { poolName } = request.params;
   if (!can(principal, 'sessions.execute', poolScope(poolName))) {
@@ -57,14 +56,14 @@ async function authorize(request: FastifyRequest<{ Params: PoolParams }>, db: pg
   return { principal, pool };
 }
 
-function sendFailure(reply: FastifyReply, error: unknown): FastifyReply {
+export function sendFailure(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof DataPlaneError) return sendError(reply, error.status, error.code, error.message);
   if (error instanceof AppError && error.code === 'UNAUTHORIZED') return sendError(reply, 401, 'Unauthorized', error.message, { 'www-authenticate': 'Bearer' });
   throw error;
 }
 
 /** Finds or allocates the identifier's session, waiting briefly for a sandbox when the pool is empty. */
-async function sessionFor(deps: DataPlaneDeps, pool: PoolConfig, identifier: string): Promise<string> {
+export async function sessionFor(deps: DataPlaneDeps, pool: PoolConfig, identifier: string): Promise<string> {
   const deadline = Date.now() + READY_WAIT_MS;
   for (;;) {
     const allocation = await allocateSession(deps.db, {
@@ -88,53 +87,4 @@ async function sessionFor(deps: DataPlaneDeps, pool: PoolConfig, identifier: str
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** The legacy response: both `result` and `executionResult`, as different pools return one or the other. */
-function legacyResponse(execution: ExecutionResult) {
-  const image = execution.displays.find((display) => display.mimeType === 'image/png');
-  const result = image ? { type: 'image', format: 'png', base64_data: image.data } : (execution.result ?? '');
-  return {
-    $id: '1',
-    properties: {
-      $id: '2',
-      status: execution.status === 'Success' ? 'Success' : 'Failure',
-      stdout: execution.stdout,
-      stderr: execution.stderr,
-      result,
-      executionResult: result,
-      executionTimeInMilliseconds: execution.executionTimeMs,
-    },
-  };
-}
-
-export function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): void {
-  const execute = async (request: FastifyRequest<{ Params: PoolParams; Querystring: { identifier?: string } }>, reply: FastifyReply) => {
-    try {
-      const { pool } = await authorize(request, deps.db);
-      const identifier = parseIdentifier(request.query.identifier);
-      const input = parseExecuteRequest(request.body, { allowAsynchronous: false });
-      const sessionId = await sessionFor(deps, pool, identifier);
-      deps.busy.enter(sessionId);
-      try {
-        const execution = await deps.sandboxes.agent(sessionId).execute({ code: input.code, timeoutMs: input.timeoutSeconds * 1000 }).catch(async (error: unknown) => {
-          // The agent is gone (container killed, out of memory): replace the sandbox, tell the caller.
-          await deps.sandboxes.destroy(sessionId, ['ALLOCATED'], `sandbox stopped answering: ${String(error)}`.slice(0, 500)).catch(() => false);
-          throw new DataPlaneError(
-            503,
-            'SessionSandboxFailed',
-            'The session\'s sandbox stopped responding (for example, it ran out of memory) and was removed. Send the request again to get a fresh, empty session.',
-          );
-        });
-        // The cooldown counts from the end of the request, not its start.
-        await touchByIdentifier(deps.db, { poolId: pool.id, identifier, cooldownSeconds: pool.cooldownSeconds });
-        return reply.header('x-ms-session-guid', sessionId).send(legacyResponse(execution));
-      } finally {
-        deps.busy.leave(sessionId);
-      }
-    } catch (error) {
-      return sendFailure(reply, error);
-    }
-  };
-  for (const path of EXECUTE_PATHS) app.post(`${POOL_PATH}/${path}`, execute);
 }

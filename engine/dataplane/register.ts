@@ -1,0 +1,8 @@
+// The whole data plane (reference §4), one module per group of routes, all sharing context.ts.
+import type { FastifyInstance } from 'fastify';
+import type { DataPlaneDeps } from './context';
+import { registerLegacyExecute } from './execute-legacy';
+
+export function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): void {
+  registerLegacyExecute(app, deps);
+}
