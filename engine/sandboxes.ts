@@ -1,7 +1,6 @@
 // One session's sandbox on the host: start it (record → create → wait for its agent → ready)
 // and tear it down (record → remove container, snapshot and socket → deleted). Every step is
 // written to Postgres before or after it happens, so a crash at any point is recoverable.
-import { chown, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { newId } from '../lib/ids';
@@ -11,8 +10,6 @@ import type { PoolConfig } from './pools';
 import type { SandboxRuntime } from './runtime/types';
 import { insertPendingSession, transitionSession } from './sessions/store';
 
-/** The unprivileged user code runs as inside every sandbox (see the image recipe). */
-const SANDBOX_UID = 1000;
 const AGENT_READY_TIMEOUT_MS = 90_000;
 
 export type SandboxLimits = { pidsLimit: number; dataSizeMiB: number };
@@ -53,9 +50,6 @@ export class SandboxManager {
     await insertPendingSession(this.deps.db, { id, poolId: pool.id, generation: pool.generation, runtime: pool.runtime, image: this.deps.image });
     onRecorded();
     try {
-      await mkdir(socketDir, { recursive: true, mode: 0o700 });
-      // The agent runs as the sandbox user and creates its socket here.
-      await chown(socketDir, SANDBOX_UID, SANDBOX_UID);
       await this.deps.runtime.create({
         id,
         poolId: pool.id,
@@ -126,12 +120,11 @@ export class SandboxManager {
     await transitionSession(this.deps.db, sessionId, ['DELETING'], 'DELETED', 'sandbox removed');
   }
 
-  /** Removes the container, its snapshot and its socket folder. Idempotent. */
+  /** Removes the container, its snapshot and its socket folder (the runtime owns all three). Idempotent. */
   async removeSandbox(sessionId: string): Promise<void> {
     this.agents.get(sessionId)?.close();
     this.agents.delete(sessionId);
     await this.deps.runtime.remove(sessionId);
-    await rm(this.socketDir(sessionId), { recursive: true, force: true });
   }
 
   closeAll(): void {

@@ -110,6 +110,13 @@ describe.each([
     const fill = await shell(`dd if=/dev/zero of=/mnt/data/fill bs=1M count=${spec.dataSizeMiB + 4} 2>&1; du -m /mnt/data/fill`);
     expect(fill.output).toContain('No space left on device');
     expect(Number(fill.output.trim().split('\n').at(-1)?.split(/\s/)[0])).toBeLessThanOrEqual(spec.dataSizeMiB);
+
+    // The agent socket folder is writable by the sandbox user but is a small tmpfs of its own,
+    // not the host's /run.
+    const hostMount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.split(' ')[4] === spec.agentSocketDir);
+    expect(hostMount).toMatch(/ - tmpfs sandpool-agent /);
+    const flood = await shell('dd if=/dev/zero of=/run/sandpool/flood bs=64k count=64 2>&1; rm -f /run/sandpool/flood');
+    expect(flood.output).toContain('No space left on device');
   });
 
   it('has no network interface but loopback and no route out', async () => {

@@ -6,8 +6,11 @@
 // Only pool refill (create), cooldown/delete (remove) and crash recovery (list) come here; the
 // request hot path never touches containerd.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 import { CONTAINERD_SOCKET } from '../../cli/provision/containerd';
 import { ContainerdClient, GrpcCode, SPEC_TYPE_URL, isGrpcCode, runcOptions, type AnyMessage, type ContainerRecord, type Descriptor, type Mount } from './containerd-api';
 import { DEFAULT_RUNTIME_BIN_DIR, ensureRunscWrapper, forceDeleteRunscContainer, shimStateRoot } from './gvisor';
@@ -20,6 +23,10 @@ export const SANDPOOL_NAMESPACE = 'sandpool';
 export const RUNC_SHIM = 'io.containerd.runc.v2';
 /** Which isolation runtime a container was created with, so remove() knows how to clear it. */
 export const RUNTIME_LABEL = 'io.sandpool.runtime';
+/** Where the sandbox's agent socket folder is mounted on the host, so remove() can unmount it. */
+const AGENT_SOCKET_DIR_LABEL = 'io.sandpool.agent-socket-dir';
+const AGENT_SOCKET_DIR_BYTES = 256 * 1024;
+const execFileAsync = promisify(execFile);
 const TASK_STATE_ROOT = '/run/containerd/io.containerd.runtime.v2.task';
 const SIGKILL = 9;
 
@@ -96,7 +103,6 @@ export class ContainerdRuntime implements SandboxRuntime {
     const image = await this.resolveImage(spec);
     const ociSpec = buildSandboxSpec(spec, image.config, { namespace: this.namespace });
     const options = await this.runtimeOptions(spec.runtime);
-    prepareAgentSocketDir(spec.agentSocketDir);
 
     const container: ContainerRecord = {
       id: spec.id,
@@ -105,6 +111,7 @@ export class ContainerdRuntime implements SandboxRuntime {
         [SANDPOOL_LABELS.poolId]: spec.poolId,
         [SANDPOOL_LABELS.sessionId]: spec.id,
         [RUNTIME_LABEL]: spec.runtime,
+        [AGENT_SOCKET_DIR_LABEL]: spec.agentSocketDir,
         ...(this.installationId ? { [SANDPOOL_LABELS.installation]: this.installationId } : {}),
       },
       image: spec.image,
@@ -122,8 +129,12 @@ export class ContainerdRuntime implements SandboxRuntime {
       throw this.failure(spec, 'creating the container record', error);
     }
 
-    let step = 'preparing the root filesystem snapshot';
+    let step = 'mounting the agent socket folder';
     try {
+      // After the record, so that a crash from here on leaves a listed container whose
+      // remove() finds the mount through its label.
+      await mountAgentSocketDir(spec.agentSocketDir);
+      step = 'preparing the root filesystem snapshot';
       const rootfs = await this.prepareSnapshot(spec.id, image.chainId);
       step = 'creating the task';
       await this.api.createTask(spec.id, rootfs, options, { timeoutMs: this.startTimeoutMs });
@@ -192,6 +203,12 @@ export class ContainerdRuntime implements SandboxRuntime {
       removeCgroups(this.namespace, id);
     } catch (error) {
       throw new SandboxRuntimeError(id, 'removing cgroups', `Removing sandbox ${id}: ${messageOf(error)}`, { cause: error });
+    }
+    try {
+      const socketDir = container?.labels[AGENT_SOCKET_DIR_LABEL];
+      if (socketDir) await unmountAgentSocketDir(socketDir);
+    } catch (error) {
+      throw new SandboxRuntimeError(id, 'unmounting the agent socket folder', `Removing sandbox ${id}: ${messageOf(error)}`, { cause: error });
     }
     try {
       await ignoreNotFound(this.api.removeSnapshot(container?.snapshotter || this.snapshotter, container?.snapshotKey || id));
@@ -343,13 +360,33 @@ function sandboxStatus(status: string | undefined): SandboxStatus {
 }
 
 /**
- * The host folder the agent listens in: it must exist before runc bind-mounts it, and belong to
- * the sandbox user, who creates the socket there (root on the host connects regardless).
+ * The host folder the agent listens in gets a tmpfs of its own: the sandbox user can write
+ * there (it creates the socket), and a plain host folder would let hostile code fill the
+ * host's /run. 256 KiB and 16 inodes hold a socket and nothing worth abusing. The folder must
+ * exist before the task starts, since the spec bind-mounts it.
  */
-function prepareAgentSocketDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o750 });
-  chownSync(path, SANDBOX_UID, SANDBOX_GID);
-  chmodSync(path, 0o750);
+async function mountAgentSocketDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  if (!isMountPoint(path)) {
+    const options = `size=${AGENT_SOCKET_DIR_BYTES},nr_inodes=16,mode=0750,uid=${SANDBOX_UID},gid=${SANDBOX_GID},nosuid,nodev,noexec`;
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', options, 'sandpool-agent', path]);
+  }
+}
+
+/** Unmounts and removes the agent socket folder; nothing to do when it is already gone. */
+async function unmountAgentSocketDir(path: string): Promise<void> {
+  if (isMountPoint(path)) await execFileAsync('umount', [path]);
+  await rm(path, { recursive: true, force: true });
+}
+
+function isMountPoint(path: string): boolean {
+  let resolved: string;
+  try {
+    resolved = realpathSync(path); // mountinfo lists resolved paths
+  } catch {
+    return false;
+  }
+  return mountPoints().includes(resolved);
 }
 
 /**
@@ -392,7 +429,7 @@ export type Leftovers = {
   container: boolean;
   task: boolean;
   snapshot: boolean;
-  /** Mount points of the sandbox's bundle (its rootfs), from /proc/self/mountinfo. */
+  /** Mount points of the sandbox's bundle (its rootfs) and its agent socket folder (named by its id), from /proc/self/mountinfo. */
   mounts: string[];
   /** The shim's bundle folder under /run/containerd/io.containerd.runtime.v2.task/<namespace>/<id>. */
   bundle: boolean;
@@ -417,7 +454,7 @@ export async function findLeftovers(id: string, options: { socket?: string; name
       container: container !== undefined,
       task: task !== undefined,
       snapshot: snapshot !== undefined,
-      mounts: mountPointsUnder(bundle),
+      mounts: mountPoints().filter((point) => point === bundle || point.startsWith(`${bundle}/`) || basename(point) === id),
       bundle: existsSync(bundle),
       runtimeState: runtimeStateEntries(namespace, id),
       cgroups: cgroupDirs(namespace, id),
@@ -432,13 +469,12 @@ export function hasLeftovers(leftovers: Leftovers): boolean {
   return container || task || snapshot || bundle || mounts.length > 0 || runtimeState.length > 0 || cgroups.length > 0;
 }
 
-function mountPointsUnder(prefix: string): string[] {
+function mountPoints(): string[] {
   // mountinfo field 5 is the mount point, with spaces and such octal-escaped.
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
-    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-    .filter((point) => point === prefix || point.startsWith(`${prefix}/`));
+    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
 }
 
 function runtimeStateEntries(namespace: string, id: string): string[] {
