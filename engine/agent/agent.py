@@ -330,6 +330,7 @@ class Kernel:
         kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self.kc = kc
         await self._wait_ready(kc, process, launched + KERNEL_START_TIMEOUT_S)
+        await self._warm_up(kc, process, launched + KERNEL_START_TIMEOUT_S)
         self.ready_ms = round((time.monotonic() - launched) * 1000)
         self.last_error = None
         log(f"kernel ready in {self.ready_ms} ms (generation {self.generation})")
@@ -369,6 +370,20 @@ class Kernel:
                 await kc.get_shell_msg(timeout=1.0)
             except queue.Empty:
                 pass
+
+    async def _warm_up(self, kc, process, deadline):
+        """Runs one throwaway cell before the kernel counts as ready.
+
+        A fresh IPython kernel's first cell is several times slower than the next ones (code
+        paths, the output thread, the display formatters all run for the first time); paying
+        that here keeps it out of a new session's first request. Not stored in history, so
+        the user's first cell is still In[1].
+        """
+        msg_id = kc.execute("print('', end='')\n0", silent=False, store_history=False, allow_stdin=False)
+        idle = await self._collect(kc, process, msg_id, Output(), self.generation, asyncio.get_running_loop().time() + max(deadline - time.monotonic(), 0.001))
+        if idle is not True:
+            raise RuntimeError(f"the warm-up cell did not finish ({idle})")
+        await self._drain_shell_reply(kc, msg_id, Output())
 
     async def _stop(self):
         kc, process = self.kc, self.process

@@ -229,7 +229,8 @@ describe(`the code-interpreter agent in a ${runtime} container`, () => {
   });
 
   it('keeps state across executions', async () => {
-    expect(await agent.execute({ code: 'x = 41\nimport math' })).toMatchObject({ status: 'Success', result: null });
+    // The warm-up cell that ran before "ready" is not in history: the user's first cell is In[1].
+    expect(await agent.execute({ code: 'x = 41\nimport math' })).toMatchObject({ status: 'Success', result: null, executionCount: 1 });
     expect(await agent.execute({ code: 'x + 1' })).toMatchObject({ status: 'Success', result: 42 });
     expect((await agent.execute({ code: 'math.sqrt(16)' })).result).toBe(4);
   });
