@@ -232,6 +232,27 @@ describe('the lifecycle event stream', () => {
   }, 120_000);
 });
 
+describe('sandboxes no session owns', () => {
+  it('are removed by the running engine, not only at its next start', async () => {
+    // What a failed start leaves when its own cleanup failed too (containerd restarting).
+    const id = `ses_orphan${Date.now().toString(36)}`;
+    await engine.runtime.create({
+      id,
+      poolId: 'pool_none',
+      image: engine.image,
+      runtime: 'RUNC_HARDENED',
+      cpuMillicores: 250,
+      memoryMiB: 256,
+      pidsLimit: 32,
+      dataSizeMiB: 8,
+      network: 'none',
+      agentSocketDir: engine.sandboxes.socketDir(id),
+    });
+    await waitFor('the orphan removed', async () => !(await engine.runtime.list()).some((sandbox) => sandbox.id === id), 30_000);
+    expect(hasLeftovers(await findLeftovers(id))).toBe(false);
+  });
+});
+
 describe('after the suite', () => {
   it('leaves no container, snapshot or mount behind', async () => {
     // Every sandbox still running belongs to a live session (other test files' pools may still be warm).

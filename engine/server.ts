@@ -2,6 +2,7 @@
 // parsing come from a well-kept library; errors always leave in Azure's shape,
 // `{ "error": { "code", "message" } }` with an `x-ms-error-code` header.
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { isDatabaseUnavailable } from './db';
 import { checkHealth, type HealthCheck } from './health';
 
 export interface EngineServerDeps {
@@ -33,6 +34,10 @@ export function createEngineServer(deps: EngineServerDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NotFound', `No route for ${request.method} ${request.url.split('?')[0]}.`));
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    if (isDatabaseUnavailable(error)) {
+      console.error(`[engine] ${request.method} ${request.url.split('?')[0]}: database unavailable: ${error.message}`);
+      return sendError(reply, 503, 'ServiceUnavailable', 'The engine cannot reach its database right now (it may be restarting). Send the request again in a few seconds.', { 'retry-after': '5' });
+    }
     if (status >= 500) {
       console.error(`[engine] ${request.method} ${request.url.split('?')[0]} failed:`, error);
       return sendError(reply, 500, 'InternalServerError', 'The engine failed to handle the request; it was logged.');

@@ -62,10 +62,7 @@ export class Reconciler {
       }
     };
     for (const container of containers) {
-      if (!known.has(container.id)) {
-        this.deps.log(`removing leftover sandbox ${container.id} (no live session owns it)`);
-        await attempt(`removing ${container.id}`, () => this.deps.sandboxes.removeSandbox(container.id));
-      }
+      if (!known.has(container.id)) await attempt(`removing ${container.id}`, () => this.removeOrphan(container.id));
     }
     for (const session of sessions) await attempt(`recovering session ${session.id}`, () => this.recoverSession(session, running.has(session.id)));
   }
@@ -82,6 +79,29 @@ export class Reconciler {
     if (!isRunning) {
       this.deps.log(`session ${session.id} lost its sandbox while the engine was down`);
       await sandboxes.destroy(session.id, [session.state], 'sandbox stopped while the engine was down');
+    }
+  }
+
+  private async removeOrphan(id: string): Promise<void> {
+    this.deps.log(`removing leftover sandbox ${id} (no live session owns it)`);
+    await this.deps.sandboxes.removeSandbox(id);
+  }
+
+  /**
+   * Removes sandboxes that no live session owns: a failed start whose cleanup failed too (say,
+   * containerd was restarting) would otherwise run until the engine restarts. containerd is
+   * listed before Postgres is read: a sandbox's session row is written before the sandbox is
+   * created, so a sandbox in the list always has its row visible to the later read.
+   */
+  private async sweepOrphans(): Promise<void> {
+    const containers = await this.deps.runtime.list();
+    const live = new Set((await listUnfinishedSessions(this.deps.db)).map((session) => session.id));
+    for (const container of containers) {
+      if (live.has(container.id) || this.removing.has(container.id)) continue;
+      this.removing.add(container.id);
+      void this.removeLimit(() => this.removeOrphan(container.id))
+        .catch((error: unknown) => this.deps.log(`removing leftover sandbox ${container.id} failed (will retry): ${String(error)}`))
+        .finally(() => this.removing.delete(container.id));
     }
   }
 
@@ -200,9 +220,10 @@ export class Reconciler {
       .finally(() => this.removing.delete(sessionId));
   }
 
-  /** Replaces sandboxes whose agent stopped answering (crashed kernel, killed container). */
+  /** Replaces sandboxes whose agent stopped answering (crashed kernel, killed container), and sweeps orphans. */
   private async healthPass(): Promise<void> {
     try {
+      await this.sweepOrphans();
       const busy = new Set(this.deps.busySessions());
       const sessions = (await listUnfinishedSessions(this.deps.db)).filter(
         (session) => (session.state === 'READY' || session.state === 'ALLOCATED') && !busy.has(session.id) && !this.removing.has(session.id),

@@ -13,7 +13,7 @@ import { ContainerdRuntime } from '../runtime/containerd';
 import { createDatabasePool } from '../db';
 import { installationId as readInstallationId } from '../installation';
 
-export type TestEngine = Engine & { url: string; runtime: ContainerdRuntime; installationId: string };
+export type TestEngine = Engine & { url: string; runtime: ContainerdRuntime; installationId: string; image: string };
 
 export const TEST_RUN_DIR = '/run/sandpool-test';
 
@@ -36,7 +36,7 @@ export async function startTestEngine(): Promise<TestEngine> {
     healthIntervalMs: 1000,
   });
   const url = await engine.app.listen({ port: 0, host: '127.0.0.1' });
-  return { ...engine, url, runtime, installationId };
+  return { ...engine, url, runtime, installationId, image: reference };
 }
 
 export function uniqueName(prefix = 'pool'): string {
