@@ -8,10 +8,9 @@ import type { IsolationRuntime, SessionPool } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { poolManagementEndpoint } from '../pools/endpoint';
 import { parseInput } from '../validations/common';
-import { createPoolSchema, poolSettingsSchema, updatePoolSchema } from '../validations/pool';
+import { createPoolSchema, poolSettingsSchema, updatePoolSchema, type PoolSettings, type UpdatePoolInput } from '../validations/pool';
 import { audited } from './audit';
 import { POOL_CHANGED_CHANNEL } from './pool-events';
-
 
 export type PoolDto = {
   id: string;
@@ -122,18 +121,32 @@ export async function createPool(principal: Principal, raw: unknown): Promise<Po
   });
 }
 
+type PoolSetting = keyof PoolSettings;
+
+function givenOnly(changes: UpdatePoolInput): Partial<PoolSettings> {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+}
+
 /**
- * Changes a pool (pools.write). Changes to what a sandbox is made of (isolation, CPU, memory)
- * start a new generation: ready sessions are replaced, allocated ones keep running untouched.
+ * Applies changes to a pool (pools.write): `merge` turns the current settings and the given
+ * changes into the next settings, which are validated as a whole. Changes to what a sandbox is
+ * made of (isolation, CPU, memory) start a new generation: ready sessions are replaced,
+ * allocated ones keep running untouched.
  */
-export async function updatePool(principal: Principal, name: string, raw: unknown): Promise<PoolDto> {
+async function changePool(
+  principal: Principal,
+  name: string,
+  raw: unknown,
+  merge: (current: PoolSettings, changes: Partial<PoolSettings>) => Partial<PoolSettings>,
+  detail: Record<string, unknown> = {},
+): Promise<PoolDto> {
   return audited(principal, 'pool.update', { type: 'pool', label: name }, async (tx) => {
     assertCan(principal, 'pools.write', poolScope(name));
     const changes = parseInput(updatePoolSchema, raw);
     const pool = await findPool(tx, name);
     if (pool.deletingAt) throw new AppError('CONFLICT', `Pool "${name}" is being deleted and can no longer change.`);
     const current = toDto(pool, { pending: 0, ready: 0, allocated: 0, deleting: 0 });
-    const next = parseInput(poolSettingsSchema, { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) });
+    const next = parseInput(poolSettingsSchema, merge(current, givenOnly(changes)));
     const reshapesSandboxes = next.isolation !== current.isolation || next.cpu !== current.cpu || next.memoryGi !== current.memoryGi;
     const updated = await tx.sessionPool.update({
       where: { id: pool.id },
@@ -149,20 +162,59 @@ export async function updatePool(principal: Principal, name: string, raw: unknow
     });
     await notifyEngine(tx, pool.id);
     const counts = (await sessionCounts([pool.id])).get(pool.id)!;
-    return { result: toDto(updated, counts), target: { type: 'pool', id: pool.id, label: name }, detail: { changes, newGeneration: reshapesSandboxes } };
+    return { result: toDto(updated, counts), target: { type: 'pool', id: pool.id, label: name }, detail: { changes, newGeneration: reshapesSandboxes, ...detail } };
   });
 }
 
-/** Deletes a pool: the engine drains and deletes every session, then the pool (pools.write). */
-export async function deletePool(principal: Principal, name: string): Promise<PoolDto> {
+/** Changes the given settings of a pool and keeps the others (pools.write). */
+export async function updatePool(principal: Principal, name: string, raw: unknown): Promise<PoolDto> {
+  return changePool(principal, name, raw, (current, changes) => ({ ...current, ...changes }));
+}
+
+/**
+ * Creates the pool `raw.name`, or replaces the settings of the existing one, as Azure's PUT
+ * does (pools.write): settings left out go back to their defaults, except those in `kept`,
+ * which keep their current value. Azure tooling cannot know Sandpool's own settings
+ * (isolation, CPU, memory), so a PUT from it must not reset them.
+ */
+export async function createOrReplacePool(
+  principal: Principal,
+  raw: Record<string, unknown>,
+  kept: readonly PoolSetting[],
+): Promise<{ pool: PoolDto; created: boolean }> {
+  const name = typeof raw.name === 'string' ? raw.name.trim() : '';
+  if (!(await db().sessionPool.findUnique({ where: { name }, select: { id: true } }))) {
+    try {
+      return { pool: await createPool(principal, raw), created: true };
+    } catch (error) {
+      // Created by someone else in the meantime: replace it, as if it had been there all along.
+      if (!(error instanceof AppError && error.code === 'CONFLICT')) throw error;
+    }
+  }
+  const keepCurrent = (current: PoolSettings) => Object.fromEntries(kept.map((setting) => [setting, current[setting]]));
+  const pool = await changePool(principal, name, raw, (current, changes) => ({ ...keepCurrent(current), ...changes }), { replaced: true });
+  return { pool, created: false };
+}
+
+/**
+ * Deletes a pool: the engine drains and deletes every session, then the pool (pools.write).
+ * Asking again while the deletion runs is refused, unless `idempotent` (Azure's DELETE), which
+ * returns the pool being deleted.
+ */
+export async function deletePool(principal: Principal, name: string, options: { idempotent?: boolean } = {}): Promise<PoolDto> {
   return audited(principal, 'pool.delete', { type: 'pool', label: name }, async (tx) => {
     assertCan(principal, 'pools.write', poolScope(name));
     const pool = await findPool(tx, name);
-    if (pool.deletingAt) throw new AppError('CONFLICT', `Pool "${name}" is already being deleted.`);
+    const target = { type: 'pool', id: pool.id, label: name };
+    if (pool.deletingAt) {
+      if (!options.idempotent) throw new AppError('CONFLICT', `Pool "${name}" is already being deleted.`);
+      const counts = (await sessionCounts([pool.id])).get(pool.id)!;
+      return { result: toDto(pool, counts), target, detail: { alreadyDeleting: true } };
+    }
     const updated = await tx.sessionPool.update({ where: { id: pool.id }, data: { deletingAt: new Date() } });
     await notifyEngine(tx, pool.id);
     const counts = (await sessionCounts([pool.id])).get(pool.id)!;
-    return { result: toDto(updated, counts), target: { type: 'pool', id: pool.id, label: name } };
+    return { result: toDto(updated, counts), target };
   });
 }
 
@@ -177,6 +229,14 @@ function poolVisibility(principal: Principal): (poolName: string) => boolean {
 export async function getPool(principal: Principal, name: string): Promise<PoolDto> {
   assertCan(principal, 'pools.read', poolScope(name));
   const pool = await findPool(db(), name);
+  return toDto(pool, (await sessionCounts([pool.id])).get(pool.id)!);
+}
+
+/** The pool with this id (pools.read on it), or null once it is gone: for following a deletion. */
+export async function findPoolById(principal: Principal, id: string): Promise<PoolDto | null> {
+  const pool = await db().sessionPool.findUnique({ where: { id } });
+  if (!pool) return null;
+  assertCan(principal, 'pools.read', poolScope(pool.name));
   return toDto(pool, (await sessionCounts([pool.id])).get(pool.id)!);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
 import { parseInput } from './common';
-import { createPoolSchema, updatePoolSchema } from './pool';
+import { createPoolSchema, POOL_DEFAULTS, updatePoolSchema } from './pool';
 
 function errorsOf(input: unknown): Record<string, string[]> {
   try {
@@ -40,17 +40,33 @@ describe('createPoolSchema', () => {
   it.each([
     [{ name: 'My-Pool' }, 'name', 'lowercase letters and digits'],
     [{ name: 'ab' }, 'name', 'lowercase letters and digits'],
-    [{ name: 'demo', maxConcurrentSessions: 601 }, 'maxConcurrentSessions', 'at most 600'],
+    [{ name: 'demo', maxConcurrentSessions: 601 }, 'maxConcurrentSessions', 'must be a whole number from 1 to 600'],
+    [{ name: 'demo', maxConcurrentSessions: 2.5 }, 'maxConcurrentSessions', 'must be a whole number from 1 to 600'],
     [{ name: 'demo', maxConcurrentSessions: 2, readySessionInstances: 3 }, 'readySessionInstances', 'cannot exceed maxConcurrentSessions'],
-    [{ name: 'demo', cooldownPeriodInSeconds: 5 }, 'cooldownPeriodInSeconds', 'at least 10'],
-    [{ name: 'demo', cpu: 0.3 }, 'cpu', 'multiple of 0.25'],
-    [{ name: 'demo', memoryGi: 8 }, 'memoryGi', 'at most 4 GiB'],
+    [{ name: 'demo', cooldownPeriodInSeconds: 5 }, 'cooldownPeriodInSeconds', 'must be a whole number from 10 to 3600'],
+    [{ name: 'demo', cpu: 0.3 }, 'cpu', 'must be from 0.25 to 2 cores, in steps of 0.25'],
+    [{ name: 'demo', memoryGi: 8 }, 'memoryGi', 'must be from 0.5 to 4 GiB, in steps of 0.25'],
     [{ name: 'demo', containerType: 'CustomContainer' }, 'containerType', 'Only PythonLTS'],
     [{ name: 'demo', containerType: 'Cobol' }, 'containerType', 'must be PythonLTS, NodeLTS, Shell or CustomContainer'],
     [{ name: 'demo', networkStatus: 'EgressEnabled' }, 'networkStatus', 'not supported yet'],
     [{ name: 'demo', isolation: 'kata' }, 'isolation', 'gVisor'],
   ])('rejects %j on %s', (input, field, message) => {
     expect(errorsOf(input)[field]?.join(' ')).toContain(message);
+  });
+});
+
+describe('POOL_DEFAULTS', () => {
+  it('are the schema defaults, which Azure tooling also assumes', () => {
+    expect(POOL_DEFAULTS).toEqual({
+      containerType: 'PythonLTS',
+      isolation: 'gVisor',
+      maxConcurrentSessions: 10,
+      readySessionInstances: 5,
+      cooldownPeriodInSeconds: 300,
+      networkStatus: 'EgressDisabled',
+      cpu: 0.5,
+      memoryGi: 1,
+    });
   });
 });
 

@@ -19,21 +19,17 @@ function caseInsensitive<T extends string>(values: readonly T[], message: string
   );
 }
 
-function integer(name: string, limits: { min: number; max: number }) {
-  return z.coerce
-    .number({ error: `${name} must be a whole number.` })
-    .int(`${name} must be a whole number.`)
-    .min(limits.min, `${name} must be at least ${limits.min}.`)
-    .max(limits.max, `${name} must be at most ${limits.max}.`);
+// Messages name the allowed range but not the field: each caller shows them against its own
+// name for the field (a form label, a CLI flag, an ARM property path).
+function integer(limits: { min: number; max: number }) {
+  const range = `must be a whole number from ${limits.min} to ${limits.max}.`;
+  return z.coerce.number({ error: range }).int(range).min(limits.min, range).max(limits.max, range);
 }
 
 /** A resource amount in steps of 0.25 (Azure's CPU and memory granularity). */
-function quarters(name: string, unit: string, example: string, limits: { min: number; max: number }) {
-  return z.coerce
-    .number({ error: `${name} must be a number of ${unit}, ${example}.` })
-    .min(limits.min, `${name} must be at least ${limits.min} ${unit}.`)
-    .max(limits.max, `${name} must be at most ${limits.max} ${unit}.`)
-    .multipleOf(0.25, `${name} must be a multiple of 0.25 ${unit}.`);
+function quarters(unit: string, limits: { min: number; max: number }) {
+  const range = `must be from ${limits.min} to ${limits.max} ${unit}, in steps of 0.25.`;
+  return z.coerce.number({ error: range }).min(limits.min, range).max(limits.max, range).multipleOf(0.25, range);
 }
 
 export const containerTypeSchema = caseInsensitive(['PythonLTS', 'NodeLTS', 'Shell', 'CustomContainer'] as const, 'containerType must be PythonLTS, NodeLTS, Shell or CustomContainer.').refine(
@@ -46,14 +42,14 @@ export const isolationSchema = caseInsensitive(['gVisor', 'runc'] as const, 'iso
 const poolSettings = {
   containerType: containerTypeSchema.default('PythonLTS'),
   isolation: isolationSchema.default('gVisor'),
-  maxConcurrentSessions: integer('maxConcurrentSessions', POOL_LIMITS.maxConcurrentSessions).default(POOL_LIMITS.maxConcurrentSessions.default),
-  readySessionInstances: integer('readySessionInstances', POOL_LIMITS.readySessionInstances).default(POOL_LIMITS.readySessionInstances.default),
-  cooldownPeriodInSeconds: integer('cooldownPeriodInSeconds', POOL_LIMITS.cooldownPeriodInSeconds).default(POOL_LIMITS.cooldownPeriodInSeconds.default),
+  maxConcurrentSessions: integer(POOL_LIMITS.maxConcurrentSessions).default(POOL_LIMITS.maxConcurrentSessions.default),
+  readySessionInstances: integer(POOL_LIMITS.readySessionInstances).default(POOL_LIMITS.readySessionInstances.default),
+  cooldownPeriodInSeconds: integer(POOL_LIMITS.cooldownPeriodInSeconds).default(POOL_LIMITS.cooldownPeriodInSeconds.default),
   networkStatus: caseInsensitive(['EgressDisabled', 'EgressEnabled'] as const, 'networkStatus must be EgressDisabled or EgressEnabled.')
     .refine((value) => value === 'EgressDisabled', 'EgressEnabled is not supported yet: sessions have no network. Use EgressDisabled.')
     .default('EgressDisabled'),
-  cpu: quarters('cpu', 'cores', 'like 0.5', POOL_LIMITS.cpu).default(POOL_LIMITS.cpu.default),
-  memoryGi: quarters('memory', 'GiB', 'like 1', POOL_LIMITS.memoryGi).default(POOL_LIMITS.memoryGi.default),
+  cpu: quarters('cores', POOL_LIMITS.cpu).default(POOL_LIMITS.cpu.default),
+  memoryGi: quarters('GiB', POOL_LIMITS.memoryGi).default(POOL_LIMITS.memoryGi.default),
 };
 
 const readyWithinCap = {
@@ -81,3 +77,8 @@ export const updatePoolSchema = z.object(
 export type UpdatePoolInput = z.infer<typeof updatePoolSchema>;
 
 export const poolSettingsSchema = z.object(poolSettings).refine(readyWithinCap.check, readyWithinCap.issue);
+
+export type PoolSettings = z.infer<typeof poolSettingsSchema>;
+
+/** Every setting at its default, taken from the schema so the defaults live in one place. */
+export const POOL_DEFAULTS: PoolSettings = poolSettingsSchema.parse({});
