@@ -66,12 +66,47 @@ Operations:
   variables lost), replying once it is ready (or with KernelUnavailable). A cell running at
   that moment ends as ``Failure`` with error name ``KernelRestarted``.
 
+Files (the data folder, /mnt/data)
+----------------------------------
+
+``path`` is relative to the data folder: names separated by single '/', never '.', '..' or
+empty ("" is the folder itself where a directory is expected); anything else is
+``BadRequest``. No symbolic link is ever followed, at any step of a path, nor acted on.
+An entry: ``{"path": "sub/a.csv", "name": "a.csv", "type": "file"|"directory", "size": n,
+"lastModified": "2025-01-02T03:04:05.123456789Z", "contentType": "text/csv; charset=utf-8"}``.
+
+``listFiles {"path": str, "recursive": bool}`` -> ``{"files": [entry]}``: what ``path`` holds,
+  sorted by name; with ``recursive`` also everything below, each directory followed by its
+  contents. Links, FIFOs, sockets and uploads in progress are not listed. More than
+  MAX_LIST_ENTRIES entries, or directories nested deeper than MAX_LIST_DEPTH, is ``TooManyFiles``.
+
+``statFile {"path": str}`` -> entry. ``deleteFile {"path": str}`` -> the entry it removed (a
+  directory only when empty).
+
+``readFile {"path": str}`` and ``writeFile {"path": str, "maxBytes": n}`` stream bytes, so each
+  must be the first request of a connection of its own, which carries nothing else and is
+  closed after it:
+  - readFile: the reply line (the entry, or an error), then exactly ``size`` raw bytes. A
+    connection that ends sooner means the file could not be sent whole.
+  - writeFile: after the request line come frames, each a 4-byte big-endian length and that
+    many bytes (at most MAX_FRAME_BYTES), then a frame of length 0. The reply (the entry, or an
+    error) follows that frame, or comes early on an error (``TooLarge`` past ``maxBytes``,
+    ``StorageFull``), after which the rest is read and dropped. If the connection ends before
+    the final frame, the upload is discarded. Missing directories are created; the file is
+    written beside its target and renamed over it at the end, mode 0644.
+
+File error codes: ``NotFound``, ``NotAFile`` (a directory, FIFO or socket where a file is
+needed), ``NotADirectory``, ``SymbolicLink``, ``DirectoryNotEmpty``, ``PermissionDenied`` (code
+changed its mode), ``TooLarge``, ``StorageFull``, ``TooManyFiles``.
+
 Output limits: stdout and stderr are each cut at MAX_STREAM_CHARS, displays at MAX_DISPLAY_BYTES
 in total, with a note saying so; request lines are limited to MAX_REQUEST_BYTES.
 """
 import argparse
 import asyncio
+import errno
 import json
+import mimetypes
 import os
 import pwd
 import queue
@@ -80,6 +115,8 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import sys
 import threading
@@ -103,6 +140,16 @@ MAX_STREAM_CHARS = 1_000_000
 MAX_DISPLAY_BYTES = 32 * 1024 * 1024
 # How often a waiting execution checks that the kernel process is still alive.
 LIVENESS_POLL_S = 0.25
+# Files: an upload is written under this prefix beside its target, then renamed over it.
+UPLOAD_PREFIX = ".sandpool-upload-"
+TRANSFER_OPS = ("readFile", "writeFile")
+FRAME_HEADER = struct.Struct(">I")
+MAX_FRAME_BYTES = 1024 * 1024
+MAX_LIST_ENTRIES = 10_000
+MAX_LIST_DEPTH = 64
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+MIB = 1024 * 1024
 # The kernel's own stdout/stderr that reach the agent's log, per kernel (see forward_kernel_output).
 KERNEL_LOG_BUDGET_BYTES = 256 * 1024
 
@@ -704,11 +751,353 @@ class KernelProcess:
         return f"exit code {code}"
 
 
+# -- files in the data folder ------------------------------------------------------------------
+
+
+def rfc3339(ns):
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+
+
+def content_type(name):
+    guessed = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+def parse_data_path(raw, allow_root=False):
+    """A protocol ``path``: relative to the data folder, '/'-separated, no empty, '.' or '..' part.
+
+    The engine turns what clients send (``/mnt/data/x``, ``./x``, ``a//b``) into this form; the
+    agent only checks it, so that nothing it is handed can name a place outside the folder.
+    """
+    if not isinstance(raw, str):
+        raise AgentError("BadRequest", "`path` must be a string")
+    if raw == "":
+        if allow_root:
+            return []
+        raise AgentError("BadRequest", "`path` must name a file, not the data folder itself")
+    parts = raw.split("/")
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
+        part in ("", ".", "..") or "\0" in part or len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in parts
+    ):
+        raise AgentError(
+            "BadRequest",
+            f"`path` {raw[:300]!r} is not a path inside the data folder: use names relative to it, separated by single "
+            f"'/', without '.' or '..', each at most {MAX_NAME_BYTES} bytes ({MAX_PATH_BYTES} in all)",
+        )
+    return parts
+
+
+def symlink_refusal(shown):
+    return AgentError("SymbolicLink", f"{shown} is a symbolic link; the file API never follows, replaces or deletes links (handle it from code)")
+
+
+def readable_name(name):
+    """False for names that are not valid UTF-8 (user code can create them): they cannot travel in JSON."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+class DataFiles:
+    """The session's files: everything under the data folder, and nothing else.
+
+    User code shares the folder and can plant symbolic links in it (to /etc/passwd, or to a
+    directory elsewhere). Every path is therefore walked one component at a time from a
+    descriptor of the folder, each step opened with O_NOFOLLOW relative to the previous one, so
+    no link is ever followed: not to read, write, list or delete, and not half-way through a
+    path. A link, like a FIFO or a socket, is not a file this API serves: it is not listed, and
+    naming it is an error that says so.
+    """
+
+    def __init__(self, root):
+        self.root = root
+
+    # -- walking ------------------------------------------------------------------------------
+
+    def _open_root(self):
+        return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def _refusal(self, dir_fd, name, shown, error):
+        """The AgentError for an OSError met while opening ``name`` (shown as ``shown``) in ``dir_fd``."""
+        if isinstance(error, AgentError):
+            return error
+        if error.errno == errno.ENOENT:
+            return AgentError("NotFound", f"{shown} does not exist")
+        if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EISDIR):
+            try:
+                mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+            except OSError:
+                mode = None
+            if mode is not None and stat.S_ISLNK(mode):
+                return symlink_refusal(shown)
+            if mode is not None and stat.S_ISDIR(mode):
+                return AgentError("NotAFile", f"{shown} is a directory, not a file")
+            return AgentError("NotADirectory", f"{shown} is not a directory")
+        if error.errno in (errno.EACCES, errno.EPERM):
+            return AgentError("PermissionDenied", f"{shown} cannot be accessed: its permissions were changed from code (chmod it back from code)")
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return self.storage_full()
+        return AgentError("Internal", f"{shown}: {error.strerror}")
+
+    def _open_child_dir(self, dir_fd, name, shown, create):
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            return os.open(name, flags, dir_fd=dir_fd)
+        except FileNotFoundError:
+            if not create:
+                raise AgentError("NotFound", f"{shown} does not exist")
+        except OSError as error:
+            raise self._refusal(dir_fd, name, shown, error) from None
+        try:
+            os.mkdir(name, 0o755, dir_fd=dir_fd)
+        except FileExistsError:
+            pass  # made meanwhile (by code, or a concurrent upload): the open below checks what it is
+        except OSError as error:
+            raise self._refusal(dir_fd, name, shown, error) from None
+        try:
+            return os.open(name, flags, dir_fd=dir_fd)
+        except OSError as error:
+            raise self._refusal(dir_fd, name, shown, error) from None
+
+    def open_dir(self, parts, create=False):
+        """A descriptor of the directory ``parts`` (created with its parents when ``create``)."""
+        fd = self._open_root()
+        try:
+            for depth, name in enumerate(parts):
+                child = self._open_child_dir(fd, name, "/".join(parts[: depth + 1]), create)
+                os.close(fd)
+                fd = child
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def entry(self, parts, st):
+        is_dir = stat.S_ISDIR(st.st_mode)
+        return {
+            "path": "/".join(parts),
+            "name": parts[-1],
+            "type": "directory" if is_dir else "file",
+            "size": st.st_size,
+            "lastModified": rfc3339(st.st_mtime_ns),
+            "contentType": "application/octet-stream" if is_dir else content_type(parts[-1]),
+        }
+
+    def _lstat_served(self, dir_fd, parts):
+        """lstat of the last part of ``parts`` in ``dir_fd``; refuses links, FIFOs, sockets."""
+        shown = "/".join(parts)
+        try:
+            st = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
+        except OSError as error:
+            raise self._refusal(dir_fd, parts[-1], shown, error) from None
+        if stat.S_ISLNK(st.st_mode):
+            raise symlink_refusal(shown)
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise AgentError("NotAFile", f"{shown} is not a regular file (a FIFO, socket or device)")
+        return st
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def list(self, parts, recursive):
+        fd = self.open_dir(parts)
+        entries = []
+        try:
+            self._scan(fd, parts, recursive, entries)
+        finally:
+            os.close(fd)
+        return {"files": entries}
+
+    def _scan(self, fd, parts, recursive, entries):
+        if len(parts) > MAX_LIST_DEPTH:
+            raise AgentError("TooManyFiles", f"{'/'.join(parts[:MAX_LIST_DEPTH])} nests more than {MAX_LIST_DEPTH} directories deep; list a deeper directory with `path`")
+        with os.scandir(fd) as scan:
+            children = sorted((child for child in scan if readable_name(child.name) and not child.name.startswith(UPLOAD_PREFIX)), key=lambda child: child.name)
+        for child in children:
+            try:
+                st = child.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed meanwhile
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                continue
+            if len(entries) >= MAX_LIST_ENTRIES:
+                raise AgentError("TooManyFiles", f"more than {MAX_LIST_ENTRIES} files and directories; list one directory at a time with `path` (without `recursive`)")
+            child_parts = parts + [child.name]
+            entries.append(self.entry(child_parts, st))
+            if recursive and stat.S_ISDIR(st.st_mode):
+                try:
+                    sub = os.open(child.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except OSError:
+                    continue  # replaced by a link or removed meanwhile
+                try:
+                    self._scan(sub, child_parts, True, entries)
+                finally:
+                    os.close(sub)
+
+    def stat(self, parts):
+        fd = self.open_dir(parts[:-1])
+        try:
+            return self.entry(parts, self._lstat_served(fd, parts))
+        finally:
+            os.close(fd)
+
+    def delete(self, parts):
+        fd = self.open_dir(parts[:-1])
+        try:
+            st = self._lstat_served(fd, parts)
+            entry = self.entry(parts, st)
+            try:
+                if stat.S_ISDIR(st.st_mode):
+                    os.rmdir(parts[-1], dir_fd=fd)
+                else:
+                    # unlink never follows a link: if code swapped one in meanwhile, the link goes.
+                    os.unlink(parts[-1], dir_fd=fd)
+            except OSError as error:
+                if error.errno == errno.ENOTEMPTY:
+                    raise AgentError("DirectoryNotEmpty", f"{entry['path']} is a directory that is not empty; delete the files in it first") from None
+                raise self._refusal(fd, parts[-1], entry["path"], error) from None
+            return entry
+        finally:
+            os.close(fd)
+
+    def open_read(self, parts):
+        """(binary file object, entry) of a regular file, opened without following links."""
+        dir_fd = self.open_dir(parts[:-1])
+        try:
+            # O_NONBLOCK: a FIFO planted by code must not hang the open; it is refused below.
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+        except OSError as error:
+            raise self._refusal(dir_fd, parts[-1], "/".join(parts), error) from None
+        finally:
+            os.close(dir_fd)
+        file = os.fdopen(fd, "rb", buffering=0)
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise AgentError("NotAFile", f"{'/'.join(parts)} is a directory, not a file; list it instead")
+            if not stat.S_ISREG(st.st_mode):
+                raise AgentError("NotAFile", f"{'/'.join(parts)} is not a regular file (a FIFO, socket or device)")
+            return file, self.entry(parts, st)
+        except BaseException:
+            file.close()
+            raise
+
+    def begin_write(self, parts):
+        dir_fd = self.open_dir(parts[:-1], create=True)
+        try:
+            return Upload(self, dir_fd, parts)
+        except BaseException:
+            os.close(dir_fd)
+            raise
+
+    def storage_full(self):
+        try:
+            usage = os.statvfs(self.root)
+            total = usage.f_blocks * usage.f_frsize
+            free = usage.f_bavail * usage.f_frsize
+            detail = f" ({total // MIB} MiB in all, {free // MIB} MiB free)"
+        except OSError:
+            detail = ""
+        return AgentError("StorageFull", f"{self.root} is full{detail}; delete files the session no longer needs and try again")
+
+
+class Upload:
+    """One file being written: into a hidden temporary file next to the target, renamed over it
+    at the end, so the target is never seen half-written and an aborted upload leaves nothing."""
+
+    def __init__(self, files, dir_fd, parts):
+        self.files = files
+        self.dir_fd = dir_fd
+        self.parts = parts
+        self.fd = None
+        self._check_target()
+        self.temp_name = f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"
+        try:
+            self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+            # Readable by the kernel whatever the agent's umask (both run as the sandbox user).
+            os.fchmod(self.fd, 0o644)
+        except OSError as error:
+            raise files._refusal(dir_fd, self.temp_name, "/".join(parts), error) from None
+
+    def _check_target(self):
+        try:
+            st = os.stat(self.parts[-1], dir_fd=self.dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise self.files._refusal(self.dir_fd, self.parts[-1], "/".join(self.parts), error) from None
+        shown = "/".join(self.parts)
+        if stat.S_ISLNK(st.st_mode):
+            raise symlink_refusal(shown)
+        if stat.S_ISDIR(st.st_mode):
+            raise AgentError("NotAFile", f"{shown} is a directory; upload under another name")
+
+    def write(self, data):
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.fd, view)
+            except OSError as error:
+                if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise self.files.storage_full() from None
+                raise
+            view = view[written:]
+
+    def commit(self):
+        self._check_target()
+        try:
+            os.rename(self.temp_name, self.parts[-1], src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+        except OSError as error:
+            raise self.files._refusal(self.dir_fd, self.parts[-1], "/".join(self.parts), error) from None
+        self.temp_name = None
+        entry = self.files.entry(self.parts, os.fstat(self.fd))
+        self.close()
+        return entry
+
+    def close(self):
+        """Ends the upload; a temporary file not yet renamed is removed."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.temp_name is not None:
+            try:
+                os.unlink(self.temp_name, dir_fd=self.dir_fd)
+            except OSError:
+                pass
+            self.temp_name = None
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+
+def transfer_request(line):
+    """The request on a connection's first line if it is a transfer (readFile, writeFile)."""
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) and request.get("op") in TRANSFER_OPS else None
+
+
+async def read_frames(reader):
+    """A writeFile body: frames of a 4-byte big-endian length and that many bytes; length 0 ends it."""
+    while True:
+        (length,) = FRAME_HEADER.unpack(await reader.readexactly(FRAME_HEADER.size))
+        if length == 0:
+            return
+        if length > MAX_FRAME_BYTES:
+            raise AgentError("BadRequest", f"a frame of {length} bytes is longer than the {MAX_FRAME_BYTES} allowed")
+        yield await reader.readexactly(length)
+
+
 class Server:
     """The newline-delimited JSON protocol over the Unix socket."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, files):
         self.kernel = kernel
+        self.files = files
 
     async def handle_connection(self, reader, writer):
         write_lock = asyncio.Lock()
@@ -725,6 +1114,7 @@ class Server:
                 except (ConnectionError, OSError):
                     pass
 
+        first = True
         try:
             while True:
                 try:
@@ -738,6 +1128,12 @@ class Server:
                     break
                 if not line.strip():
                     continue
+                if first:
+                    first = False
+                    transfer = transfer_request(line)
+                    if transfer is not None:
+                        await self.handle_transfer(transfer, reader, writer)
+                        break
                 # Each request runs on its own so a long execute never holds up a health check.
                 task = asyncio.get_running_loop().create_task(self.handle_request(line, send))
                 tasks.add(task)
@@ -774,6 +1170,76 @@ class Server:
             log(f"internal error: {error!r}")
             await send({"id": request_id, "ok": False, "error": {"code": "Internal", "message": f"{type(error).__name__}: {error}"}})
 
+    async def handle_transfer(self, request, reader, writer):
+        """readFile or writeFile: the one request of its connection, whose bytes follow it."""
+        request_id = request.get("id")
+
+        async def reply(message):
+            writer.write((json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+            await writer.drain()
+
+        try:
+            try:
+                if request["op"] == "readFile":
+                    await self.send_file(request, reply, writer)
+                else:
+                    await self.receive_file(request, reply, reader)
+            except AgentError as error:
+                await reply({"id": request_id, "ok": False, "error": {"code": error.code, "message": str(error)}})
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the engine gave up on the transfer and closed the connection: nobody to answer
+        except Exception as error:
+            log(f"internal error in {request['op']}: {error!r}")
+            try:
+                await reply({"id": request_id, "ok": False, "error": {"code": "Internal", "message": f"{type(error).__name__}: {error}"}})
+            except (ConnectionError, OSError):
+                pass
+
+    async def send_file(self, request, reply, writer):
+        file, entry = self.files.open_read(parse_data_path(request.get("path")))
+        with file:
+            await reply({"id": request.get("id"), "ok": True, "data": entry})
+            size = entry["size"]
+            try:
+                sent = await asyncio.get_running_loop().sendfile(writer.transport, file, 0, size) if size else 0
+            except OSError as error:
+                log(f"readFile {entry['path']} failed after its header: {error!r}")
+                sent = -1
+        if sent != size:
+            # The file shrank while being sent (code truncated it) or could not be read: the
+            # engine must not take fewer bytes for the whole file, so the connection ends short.
+            writer.transport.abort()
+
+    async def receive_file(self, request, reply, reader):
+        frames = read_frames(reader)
+        try:
+            parts = parse_data_path(request.get("path"))
+            max_bytes = request.get("maxBytes")
+            if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+                raise AgentError("BadRequest", "writeFile needs `maxBytes` (a whole number of bytes)")
+            upload = self.files.begin_write(parts)
+            try:
+                received = 0
+                async for chunk in frames:
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise AgentError("TooLarge", f"the file is larger than the {max_bytes} bytes this upload may write")
+                    upload.write(chunk)
+                entry = upload.commit()
+            finally:
+                upload.close()
+        except AgentError as error:
+            await reply({"id": request.get("id"), "ok": False, "error": {"code": error.code, "message": str(error)}})
+            # The engine stops sending when it reads the answer; what it sent meanwhile is read
+            # and dropped, so it never writes into a closed socket before seeing the answer.
+            try:
+                async for _ in frames:
+                    pass
+            except (ConnectionError, asyncio.IncompleteReadError, AgentError):
+                pass
+            return
+        await reply({"id": request.get("id"), "ok": True, "data": entry})
+
     async def dispatch(self, request):
         op = request.get("op")
         if op == "health":
@@ -790,7 +1256,20 @@ class Server:
             return await self.kernel.interrupt()
         if op == "restart":
             return await self.kernel.restart()
-        raise AgentError("BadRequest", f"unknown op {op!r}; expected health, execute, interrupt or restart")
+        if op == "listFiles":
+            recursive = request.get("recursive", False)
+            if not isinstance(recursive, bool):
+                raise AgentError("BadRequest", "`recursive` must be true or false")
+            return self.files.list(parse_data_path(request.get("path", ""), allow_root=True), recursive)
+        if op == "statFile":
+            return self.files.stat(parse_data_path(request.get("path")))
+        if op == "deleteFile":
+            return self.files.delete(parse_data_path(request.get("path")))
+        if op in TRANSFER_OPS:
+            raise AgentError("BadRequest", f"{op} streams bytes: send it as the first request of a connection of its own")
+        raise AgentError(
+            "BadRequest", f"unknown op {op!r}; expected health, execute, interrupt, restart, listFiles, statFile, deleteFile, readFile or writeFile"
+        )
 
 
 # -- start-up --------------------------------------------------------------------------------
@@ -863,7 +1342,7 @@ async def serve(args):
         log(f"warning: {args.data_dir} is not writable by uid {os.getuid()}")
 
     kernel = Kernel(args.data_dir)
-    server = Server(kernel)
+    server = Server(kernel, DataFiles(args.data_dir))
     listener = await asyncio.start_unix_server(server.handle_connection, sock=sock, limit=MAX_REQUEST_BYTES)
     log(f"listening on {args.socket}")
 

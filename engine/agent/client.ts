@@ -7,7 +7,12 @@
 // sandbox. Execution timeouts are enforced here too, from outside the sandbox: the agent
 // normally reports its own Timeout, but if it does not answer in time we interrupt, then
 // restart the kernel ourselves.
+//
+// File transfers (readFile, writeFile) stream bytes, so each gets a connection of its own that
+// carries nothing else: a 128 MiB upload never sits in memory, and never holds up an execute.
+import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 
 export type ExecutionStatus = 'Success' | 'Failure' | 'Timeout';
 
@@ -36,6 +41,18 @@ export type ExecutionResult = {
 
 export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
 
+/** A file or directory in the sandbox's /mnt/data, as the agent describes it. */
+export type AgentFileEntry = {
+  /** Relative to /mnt/data, e.g. `reports/q1.csv`. */
+  path: string;
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
+  /** RFC 3339, UTC, in nanoseconds: `2025-01-02T03:04:05.123456789Z`. */
+  lastModified: string;
+  contentType: string;
+};
+
 export type AgentHealth = {
   /** The kernel can take an execution now or right after the running one. */
   ok: boolean;
@@ -61,11 +78,17 @@ export class AgentUnavailableError extends Error {
   }
 }
 
-/** The agent answered with an error (`Busy`, `BadRequest`, `Internal`). The sandbox itself is fine. */
+/**
+ * The agent answered with an error (`Busy`, `BadRequest`, `Internal`, or for files `NotFound`,
+ * `NotAFile`, `NotADirectory`, `SymbolicLink`, `DirectoryNotEmpty`, `PermissionDenied`,
+ * `TooLarge`, `StorageFull`, `TooManyFiles`). The sandbox itself is fine.
+ */
 export class AgentRequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The agent's own words, without the operation and code around them. */
+    readonly reason: string = message,
   ) {
     super(message);
     this.name = 'AgentRequestError';
@@ -83,6 +106,8 @@ export type AgentClientOptions = {
   restartTimeoutMs?: number;
   /** Replies longer than this close the connection (a broken or hostile agent). */
   maxReplyBytes?: number;
+  /** How long the agent may take to open a file for readFile, or to answer writeFile's last frame. */
+  transferReplyTimeoutMs?: number;
 };
 
 const DEFAULTS: Required<AgentClientOptions> = {
@@ -93,7 +118,12 @@ const DEFAULTS: Required<AgentClientOptions> = {
   interruptWaitMs: 3_000,
   restartTimeoutMs: 60_000,
   maxReplyBytes: 64 * 1024 * 1024,
+  transferReplyTimeoutMs: 30_000,
 };
+
+/** The agent's MAX_FRAME_BYTES: writeFile frames are at most this long. */
+const MAX_FRAME_BYTES = 1024 * 1024;
+const END_FRAME = Buffer.alloc(4);
 
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 60_000;
 
@@ -113,6 +143,7 @@ export class AgentClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private readonly transfers = new Set<Socket>();
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
 
@@ -211,9 +242,105 @@ export class AgentClient {
     return this.request('restart', {}, timeoutMs) as Promise<{ ok: true; kernel: KernelState }>;
   }
 
-  /** Closes the connection; pending calls reject. The client cannot be used afterwards. */
+  /**
+   * What /mnt/data (or its sub-directory `path`) holds, sorted by name; with `recursive`, also
+   * everything below it. Links, FIFOs and sockets are left out.
+   */
+  async listFiles({ path = '', recursive = false }: { path?: string; recursive?: boolean } = {}, timeoutMs = 30_000): Promise<AgentFileEntry[]> {
+    const { files } = (await this.request('listFiles', { path, recursive }, timeoutMs)) as { files: AgentFileEntry[] };
+    return files;
+  }
+
+  /** One file or directory; `path` is relative to /mnt/data, in the form the agent protocol requires. */
+  statFile(path: string, timeoutMs = 10_000): Promise<AgentFileEntry> {
+    return this.request('statFile', { path }, timeoutMs) as Promise<AgentFileEntry>;
+  }
+
+  /** Deletes a file (or an empty directory); resolves with what it was. */
+  deleteFile(path: string, timeoutMs = 10_000): Promise<AgentFileEntry> {
+    return this.request('deleteFile', { path }, timeoutMs) as Promise<AgentFileEntry>;
+  }
+
+  /**
+   * Streams a file out of /mnt/data. Resolves once the agent has opened it, with its entry and
+   * a stream of exactly `entry.size` bytes, which errors with AgentUnavailableError if the agent
+   * stops short. Rejects with AgentRequestError (NotFound, NotAFile, SymbolicLink, …).
+   */
+  async readFile(path: string): Promise<{ entry: AgentFileEntry; content: Readable }> {
+    const transfer = await this.openTransfer('readFile', { path });
+    try {
+      const { reply, rest } = await transfer.reply;
+      const entry = replyData(reply, 'readFile') as AgentFileEntry;
+      return { entry, content: Readable.from(exactBytes(transfer, rest, entry.size, path), { objectMode: false }) };
+    } catch (error) {
+      transfer.socket.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * Streams `content` into a file in /mnt/data, creating missing directories and replacing the
+   * file if it exists; resolves with the stored file once the agent has it whole. More than
+   * `maxBytes` rejects with AgentRequestError `TooLarge` (so does a full /mnt/data, as
+   * `StorageFull`) as soon as the agent sees it. If `content` throws, the upload is abandoned,
+   * nothing is left in /mnt/data, and its error is rethrown.
+   */
+  async writeFile(path: string, content: AsyncIterable<Uint8Array>, { maxBytes }: { maxBytes: number }): Promise<AgentFileEntry> {
+    const transfer = await this.openTransfer('writeFile', { path, maxBytes });
+    const { socket } = transfer;
+    // The agent answers at the end, or early to refuse (too large, storage full): stop sending then.
+    const answered: Promise<typeof ANSWERED> = transfer.reply.then(
+      () => ANSWERED,
+      () => ANSWERED,
+    );
+    const source = content[Symbol.asyncIterator]();
+    let complete = false;
+    try {
+      for (;;) {
+        const next = source.next();
+        const step = await Promise.race([next, answered]);
+        if (step === ANSWERED) {
+          next.catch(() => undefined); // the source is abandoned below
+          break;
+        }
+        if (step.done) {
+          complete = true;
+          break;
+        }
+        for (let offset = 0; offset < step.value.length; offset += MAX_FRAME_BYTES) {
+          const piece = step.value.subarray(offset, offset + MAX_FRAME_BYTES);
+          const header = Buffer.allocUnsafe(4);
+          header.writeUInt32BE(piece.length);
+          socket.cork();
+          socket.write(header);
+          const flowing = socket.write(piece);
+          socket.uncork();
+          if (!flowing && (await Promise.race([once(socket, 'drain').then(() => undefined), answered])) === ANSWERED) break;
+        }
+      }
+      if (complete) socket.write(END_FRAME);
+    } catch (error) {
+      // Without the final frame the agent discards what it received.
+      socket.destroy();
+      throw error;
+    } finally {
+      if (!complete) await source.return?.().catch(() => undefined);
+    }
+    try {
+      const { reply } = await withDeadline(transfer.reply, this.options.transferReplyTimeoutMs, `The agent did not confirm writing ${path} within ${this.options.transferReplyTimeoutMs} ms.`);
+      const entry = replyData(reply, 'writeFile') as AgentFileEntry;
+      if (!complete) throw new AgentUnavailableError(`The agent confirmed ${path} before it was sent whole.`);
+      return entry;
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  /** Closes the connection and any transfer; pending calls reject. The client cannot be used afterwards. */
   close(): void {
     this.closed = true;
+    for (const socket of this.transfers) socket.destroy();
+    this.transfers.clear();
     this.dropConnection(new AgentUnavailableError('The agent client was closed.'));
   }
 
@@ -250,7 +377,22 @@ export class AgentClient {
   private connect(timeoutMs: number): Promise<Socket> {
     if (this.closed) return Promise.reject(new AgentUnavailableError('The agent client was closed.'));
     if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
-    this.connecting ??= new Promise<Socket>((resolve, reject) => {
+    this.connecting ??= this.openSocket(timeoutMs).then(
+      (socket) => {
+        this.connecting = undefined;
+        this.attach(socket);
+        return socket;
+      },
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  private openSocket(timeoutMs: number): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
       const socket = createConnection({ path: this.socketPath });
       const timer = setTimeout(() => {
         socket.destroy();
@@ -258,19 +400,33 @@ export class AgentClient {
       }, timeoutMs);
       const fail = (error: Error) => {
         clearTimeout(timer);
-        this.connecting = undefined;
         reject(error instanceof AgentUnavailableError ? error : new AgentUnavailableError(describeConnectError(error, this.socketPath), { cause: error }));
       };
       socket.once('error', fail);
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.off('error', fail);
-        this.connecting = undefined;
-        this.attach(socket);
         resolve(socket);
       });
     });
-    return this.connecting;
+  }
+
+  /** A connection of its own for one readFile or writeFile, with the request sent and its reply line awaited. */
+  private async openTransfer(op: 'readFile' | 'writeFile', args: Record<string, unknown>): Promise<Transfer> {
+    if (this.closed) throw new AgentUnavailableError('The agent client was closed.');
+    const socket = await this.openSocket(this.options.connectTimeoutMs);
+    this.transfers.add(socket);
+    // Errors surface through the reads below; without a listener one would crash the engine.
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.transfers.delete(socket));
+    const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const reply = readReplyLine(chunks, op, this.options.maxReplyBytes);
+    reply.catch(() => undefined); // observed by the caller, possibly only after the upload
+    socket.write(`${JSON.stringify({ id: 1, op, ...args })}\n`);
+    if (op === 'readFile') {
+      return { socket, chunks, reply: withDeadline(reply, this.options.transferReplyTimeoutMs, `The agent did not open ${String(args.path)} within ${this.options.transferReplyTimeoutMs} ms.`) };
+    }
+    return { socket, chunks, reply };
   }
 
   private attach(socket: Socket): void {
@@ -322,13 +478,7 @@ export class AgentClient {
       pending.resolve(reply.data);
       return;
     }
-    const code = typeof reply.error?.code === 'string' ? reply.error.code : 'Internal';
-    const message = typeof reply.error?.message === 'string' ? reply.error.message : 'no message';
-    pending.reject(
-      code === 'KernelUnavailable'
-        ? new AgentUnavailableError(`The agent cannot run a kernel: ${message}`)
-        : new AgentRequestError(code, `The agent refused ${pending.op}: ${message} (${code})`),
-    );
+    pending.reject(replyError(reply, pending.op));
   }
 
   private dropConnection(error: AgentUnavailableError, socket = this.socket): void {
@@ -342,6 +492,89 @@ export class AgentClient {
       pending.reject(error);
     }
   }
+}
+
+type Transfer = { socket: Socket; chunks: AsyncIterator<Buffer>; reply: Promise<{ reply: Reply; rest: Buffer }> };
+
+const ANSWERED = Symbol('answered');
+
+function replyError(reply: Reply, op: string): Error {
+  const code = typeof reply.error?.code === 'string' ? reply.error.code : 'Internal';
+  const message = typeof reply.error?.message === 'string' ? reply.error.message : 'no message';
+  return code === 'KernelUnavailable'
+    ? new AgentUnavailableError(`The agent cannot run a kernel: ${message}`)
+    : new AgentRequestError(code, `The agent refused ${op}: ${message} (${code})`, message);
+}
+
+function replyData(reply: Reply, op: string): unknown {
+  if (reply.ok === true) return reply.data;
+  throw replyError(reply, op);
+}
+
+/** The first line a transfer connection receives (the agent's reply), and the bytes after it. */
+async function readReplyLine(chunks: AsyncIterator<Buffer>, op: string, maxBytes: number): Promise<{ reply: Reply; rest: Buffer }> {
+  let buffered: Buffer = Buffer.alloc(0);
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch (error) {
+      throw new AgentUnavailableError(`The connection to the agent failed during ${op}: ${(error as Error).message}`, { cause: error });
+    }
+    if (next.done) throw new AgentUnavailableError(`The agent closed the connection without answering ${op}.`);
+    buffered = buffered.length ? Buffer.concat([buffered, next.value]) : next.value;
+    const newline = buffered.indexOf(10);
+    if (newline !== -1) {
+      try {
+        return { reply: JSON.parse(buffered.subarray(0, newline).toString('utf8')) as Reply, rest: buffered.subarray(newline + 1) };
+      } catch {
+        throw new AgentUnavailableError(`The agent answered ${op} with something that is not JSON.`);
+      }
+    }
+    if (buffered.length > maxBytes) throw new AgentUnavailableError(`The agent sent a reply to ${op} longer than ${maxBytes} bytes.`);
+  }
+}
+
+/** readFile's body: exactly `size` bytes (those already read first), then the connection closes. */
+async function* exactBytes(transfer: Transfer, first: Buffer, size: number, path: string): AsyncGenerator<Buffer> {
+  let remaining = size;
+  try {
+    let chunk: Buffer | undefined = first.length ? first : undefined;
+    while (remaining > 0) {
+      if (!chunk) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await transfer.chunks.next();
+        } catch (error) {
+          throw new AgentUnavailableError(`The connection to the agent failed while reading ${path}: ${(error as Error).message}`, { cause: error });
+        }
+        if (next.done) throw new AgentUnavailableError(`The agent stopped sending ${path} after ${size - remaining} of ${size} bytes.`);
+        chunk = next.value;
+      }
+      const piece = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
+      remaining -= piece.length;
+      chunk = undefined;
+      yield piece;
+    }
+  } finally {
+    transfer.socket.destroy();
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AgentUnavailableError(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 type Settled = { settled: false } | { settled: true; value?: unknown; error?: Error };
