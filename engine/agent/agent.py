@@ -1366,7 +1366,24 @@ async def serve(args):
         pass
 
 
+def ensure_writable_stdio():
+    """Points stdout and stderr at /dev/null when they cannot be written to.
+
+    A task created without stdio gets /dev/null from containerd's shim; runc passes it on as
+    is, but gVisor (this release) hands the sandbox a descriptor on which every write fails
+    with EBADF. The first log line would then kill the agent. A zero-length write tells.
+    """
+    for fd in (1, 2):
+        try:
+            os.write(fd, b"")
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+
+
 def main():
+    ensure_writable_stdio()
     parser = argparse.ArgumentParser(description="Sandpool sandbox agent (see the module docstring for the protocol).")
     parser.add_argument("--socket", default=os.environ.get("SANDPOOL_AGENT_SOCKET", DEFAULT_SOCKET))
     parser.add_argument("--data-dir", default=os.environ.get("SANDPOOL_DATA_DIR", DATA_DIR))
