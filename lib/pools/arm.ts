@@ -8,10 +8,10 @@ import type { PoolDto } from '../services/pools';
 import { POOL_DEFAULTS, POOL_LIMITS, type PoolSettings } from '../validations/pool';
 import { DEFAULT_RESOURCE_GROUP } from './endpoint';
 
-export const ARM_RESOURCE_TYPE = 'Microsoft.App/sessionPools';
+const ARM_RESOURCE_TYPE = 'Microsoft.App/sessionPools';
 
 /** Sandpool has no regions: every pool of an installation is in this one location. */
-export const ARM_LOCATION = 'local';
+const ARM_LOCATION = 'local';
 
 /**
  * Sandpool's own settings, which Azure's schema does not have. Azure tooling cannot know them,

@@ -174,6 +174,14 @@ describe('the ARM control plane for session pools', () => {
     expect((await auditOf(name)).map((event) => event.action)).toEqual(['pool.create', 'pool.update']);
   });
 
+  it('two PUTs of a new pool at once: one creates it (201), the other replaces it (200)', async () => {
+    const { token } = await managementToken([{ role: 'CONTRIBUTOR' }]);
+    const name = uniquePoolName();
+    const replies = await Promise.all([20, 30].map((maxSessions) => send('PUT', poolUrl(name), { token, body: azCreateBody({ maxSessions }) })));
+    expect(replies.map((reply) => reply.status).sort()).toEqual([200, 201]);
+    expect(await db().sessionPool.count({ where: { name } })).toBe(1);
+  });
+
   it('PATCH changes the scale and keeps the rest; null resets a setting; the audit log records the change', async () => {
     const { principal, token } = await managementToken([{ role: 'CONTRIBUTOR' }]);
     const name = uniquePoolName();
