@@ -21,6 +21,8 @@ export type EngineOptions = {
   image: string;
   runDir: string;
   limits: SandboxLimits;
+  /** See SANDPOOL_PRELOAD in engine/env.ts. */
+  preload?: string;
   version: string;
   checks: Record<string, HealthCheck>;
   log?: (message: string) => void;
@@ -34,7 +36,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = options.log ?? ((message: string) => console.log(`[engine] ${message}`));
   const db = createDatabasePool(options.databaseUrl);
   const listener = new PostgresListener(options.databaseUrl, log);
-  const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, log });
+  const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, preload: options.preload, log });
   const busy = new BusySessions();
   const reconciler = new Reconciler({
     db,

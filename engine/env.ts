@@ -24,6 +24,15 @@ const engineEnvSchema = z.object({
   SANDBOX_PIDS_LIMIT: z.coerce.number().int().min(16).max(4096).default(256),
   // /mnt/data is a tmpfs: what is written there counts against the session's memory limit.
   SANDBOX_DATA_MIB: z.coerce.number().int().min(16).max(16384).default(512),
+  /**
+   * Modules every kernel imports before its sandbox counts as ready ("none" for none; unset: the
+   * image's default, numpy,pandas,matplotlib.pyplot). Each costs start-up CPU and idle memory in
+   * every ready sandbox and saves that import's time in a session's first cell (docs/benchmarks.md).
+   */
+  SANDPOOL_PRELOAD: z
+    .string()
+    .regex(/^(none|[A-Za-z_][\w.]*(,[A-Za-z_][\w.]*)*)$/, { error: 'must be "none" or module names separated by commas, e.g. numpy,pandas' })
+    .optional(),
 });
 
 export type EngineEnv = z.infer<typeof engineEnvSchema>;

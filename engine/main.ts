@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     image,
     runDir: env.SANDPOOL_RUN_DIR,
     limits: { pidsLimit: env.SANDBOX_PIDS_LIMIT, dataSizeMiB: env.SANDBOX_DATA_MIB },
+    preload: env.SANDPOOL_PRELOAD === 'none' ? '' : env.SANDPOOL_PRELOAD,
     version,
     checks: { postgres: postgresCheck(healthPool), containerd: containerdCheck(env.CONTAINERD_SOCKET) },
     log,

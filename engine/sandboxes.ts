@@ -21,6 +21,8 @@ export type SandboxManagerDeps = {
   runDir: string;
   image: string;
   limits: SandboxLimits;
+  /** Modules each kernel pre-imports, overriding the image's list ('' for none); undefined keeps the image's. */
+  preload?: string;
   log: (message: string) => void;
 };
 
@@ -61,6 +63,7 @@ export class SandboxManager {
         dataSizeMiB: this.deps.limits.dataSizeMiB,
         network: 'none',
         agentSocketDir: socketDir,
+        ...(this.deps.preload === undefined ? {} : { env: { SANDPOOL_PRELOAD: this.deps.preload } }),
       });
       await this.waitForAgent(id);
       const ready = await transitionSession(this.deps.db, id, ['PENDING'], 'READY', 'agent healthy');
