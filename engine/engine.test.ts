@@ -125,7 +125,7 @@ describe('a runc pool', () => {
     });
     const kept = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x)');
     expect(kept.body.properties).toMatchObject({ status: 'Success', stdout: '42\n' });
-  });
+  }, 120_000);
 
   it('drains and deletes every session when the pool is deleted, leaving nothing behind', async () => {
     const ids = (await engine.db.query<{ id: string }>(`SELECT id FROM sessions WHERE pool_id = $1`, [pool.pool.id])).rows.map((row) => row.id);

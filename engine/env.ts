@@ -45,7 +45,7 @@ export class EngineEnvError extends Error {
   }
 }
 
-export function loadEngineEnv(env: NodeJS.ProcessEnv = process.env): EngineEnv {
+export function loadEngineEnv(env: Record<string, string | undefined> = process.env): EngineEnv {
   // An empty variable (`ENGINE_PORT=`) means "not set", not port 0.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = engineEnvSchema.safeParse(present);

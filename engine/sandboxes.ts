@@ -66,6 +66,7 @@ export class SandboxManager {
         ...(this.deps.preload === undefined ? {} : { env: { SANDPOOL_PRELOAD: this.deps.preload } }),
       });
       await this.waitForAgent(id);
+      await this.deps.runtime.markReady(id, pool.cpuMillicores);
       const ready = await transitionSession(this.deps.db, id, ['PENDING'], 'READY', 'agent healthy');
       if (!ready) {
         // Removed while starting (pool deleted or changed): nobody will use it.

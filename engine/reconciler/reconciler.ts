@@ -49,7 +49,8 @@ export class Reconciler {
 
   /** Brings Postgres and containerd back into agreement after the engine (or the host) restarted. */
   async recover(): Promise<void> {
-    const [containers, sessions] = await Promise.all([this.deps.runtime.list(), listUnfinishedSessions(this.deps.db)]);
+    const [containers, sessions, pools] = await Promise.all([this.deps.runtime.list(), listUnfinishedSessions(this.deps.db), loadPools(this.deps.db)]);
+    const cpuOf = new Map(pools.map((pool) => [pool.id, pool.cpuMillicores]));
     const known = new Map(sessions.map((session) => [session.id, session]));
     const running = new Set(containers.filter((container) => container.status === 'running').map((container) => container.id));
     // One stuck sandbox must not keep the engine from starting: log it, and the periodic
@@ -64,15 +65,18 @@ export class Reconciler {
     for (const container of containers) {
       if (!known.has(container.id)) await attempt(`removing ${container.id}`, () => this.removeOrphan(container.id));
     }
-    for (const session of sessions) await attempt(`recovering session ${session.id}`, () => this.recoverSession(session, running.has(session.id)));
+    for (const session of sessions) await attempt(`recovering session ${session.id}`, () => this.recoverSession(session, running.has(session.id), cpuOf.get(session.poolId)));
   }
 
-  private async recoverSession(session: SessionRow, isRunning: boolean): Promise<void> {
+  private async recoverSession(session: SessionRow, isRunning: boolean, cpuMillicores: number | undefined): Promise<void> {
     const { sandboxes, db } = this.deps;
     if (session.state === 'DELETING') return sandboxes.finishDeleting(session.id);
     if (session.state === 'PENDING') {
-      const healthy = isRunning && (await this.isHealthy(session.id));
-      if (healthy && (await transitionSession(db, session.id, ['PENDING'], 'READY', 'agent healthy (after engine restart)'))) return;
+      const healthy = isRunning && cpuMillicores !== undefined && (await this.isHealthy(session.id));
+      if (healthy) {
+        await this.deps.runtime.markReady(session.id, cpuMillicores);
+        if (await transitionSession(db, session.id, ['PENDING'], 'READY', 'agent healthy (after engine restart)')) return;
+      }
       await transitionSession(db, session.id, ['PENDING'], 'FAILED', 'the engine restarted while this sandbox was starting');
       return sandboxes.removeSandbox(session.id);
     }

@@ -87,6 +87,14 @@ describe.each([
     await waitForAgent(spec.agentSocketDir);
   });
 
+  it('starts at a low CPU weight and gets its own once marked ready', async () => {
+    const shares = () => Number(readFileSync(`/sys/fs/cgroup/cpu/${SANDPOOL_NAMESPACE}/${spec.id}/cpu.shares`, 'utf8'));
+    expect(shares()).toBe(64);
+    await runtime.markReady(spec.id, spec.cpuMillicores);
+    expect(shares()).toBe(512);
+    await expect(runtime.markReady('no-such-sandbox', 500)).rejects.toThrow(/no-such-sandbox: setting its CPU weight failed/);
+  });
+
   it('runs the image entrypoint as uid 1000 with no capabilities, no_new_privs and seccomp', async () => {
     const { output, exitCode } = await shell('id -u; id -g; hostname; echo "env=$SANDPOOL_TEST"; grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status');
     expect(exitCode).toBe(0);

@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINERD_SOCKET } from '../../cli/provision/containerd';
 import { ContainerdClient, GrpcCode, SPEC_TYPE_URL, isGrpcCode, runcOptions, type AnyMessage, type ContainerRecord, type Descriptor, type Mount } from './containerd-api';
 import { DEFAULT_RUNTIME_BIN_DIR, ensureRunscWrapper, forceDeleteRunscContainer, shimStateRoot } from './gvisor';
-import { SANDBOX_GID, SANDBOX_UID, buildSandboxSpec, parseImageConfig, validateSandboxSpec, type ImageConfig } from './spec';
+import { SANDBOX_GID, SANDBOX_UID, buildSandboxSpec, cpuSharesFor, parseImageConfig, validateSandboxSpec, type ImageConfig } from './spec';
 import { SANDPOOL_LABELS, type IsolationRuntime, type SandboxInfo, type SandboxRuntime, type SandboxSpec, type SandboxStatus } from './types';
 
 export { buildSandboxSpec } from './spec';
@@ -160,6 +160,21 @@ export class ContainerdRuntime implements SandboxRuntime {
     const removal = this.removeOnce(id).finally(() => this.removals.delete(id));
     this.removals.set(id, removal);
     return removal;
+  }
+
+  async markReady(id: string, cpuMillicores: number): Promise<void> {
+    // Straight to the cgroup: containerd's Update would resend every resource (runc update
+    // treats missing ones as "unlimited"), and only this one value changes.
+    const shares = cpuSharesFor(cpuMillicores);
+    const v1 = join('/sys/fs/cgroup/cpu', this.namespace, id, 'cpu.shares');
+    const v2 = join('/sys/fs/cgroup', this.namespace, id, 'cpu.weight');
+    try {
+      if (existsSync(v1)) await writeFile(v1, String(shares));
+      // The conversion runc and crun use for cgroup v2.
+      else await writeFile(v2, String(1 + Math.round(((shares - 2) * 9999) / 262142)));
+    } catch (error) {
+      throw new SandboxRuntimeError(id, 'raising its CPU weight', `Sandbox ${id}: setting its CPU weight failed: ${messageOf(error)}`, { cause: error });
+    }
   }
 
   async list(): Promise<SandboxInfo[]> {

@@ -67,7 +67,8 @@ describe('buildSandboxSpec', () => {
 
   it('limits memory without swap, CPU by quota and pids, under the namespace cgroup', () => {
     expect(oci.linux.resources.memory).toEqual({ limit: 512 * 1048576, swap: 512 * 1048576, disableOOMKiller: false });
-    expect(oci.linux.resources.cpu).toEqual({ shares: 1536, quota: 150_000, period: 100_000 });
+    // A starting sandbox gets an eighth of its weight (1536 for 1.5 cores); see markReady.
+    expect(oci.linux.resources.cpu).toEqual({ shares: 192, quota: 150_000, period: 100_000 });
     expect(oci.linux.resources.pids).toEqual({ limit: 128 });
     expect(oci.linux.cgroupsPath).toBe('/sandpool/ses_01HZX8K2M4');
     expect(buildSandboxSpec(spec, image, { namespace: 'other' }).linux.cgroupsPath).toBe('/other/ses_01HZX8K2M4');

@@ -12,6 +12,20 @@ export const AGENT_MOUNT_PATH = '/run/sandpool';
 export const DATA_PATH = '/mnt/data';
 export const TMP_SIZE_MIB = 64;
 export const CPU_PERIOD_US = 100_000;
+
+/** cgroup v1 cpu.shares for a ready sandbox: 1024 per core, as Kubernetes and Docker use. */
+export function cpuSharesFor(cpuMillicores: number): number {
+  return Math.max(2, Math.round((cpuMillicores * 1024) / 1000));
+}
+
+/**
+ * cpu.shares while a sandbox starts: an eighth of its ready weight. When every core is busy,
+ * sessions running code keep nearly all of it, yet a refill still makes progress (the minimum,
+ * 2, would starve it completely under load).
+ */
+export function startingCpuSharesFor(cpuMillicores: number): number {
+  return Math.max(2, Math.round(cpuSharesFor(cpuMillicores) / 8));
+}
 /**
  * Above every host service (containerd sets itself and its shims far lower): when the host as a
  * whole runs out of memory, the kernel kills sandbox processes first. Per-sandbox memory is
@@ -176,7 +190,9 @@ export function buildSandboxSpec(spec: SandboxSpec, image: ImageConfig, options:
         // swap = memory + swap in the OCI spec, so equal values mean no swap at all.
         memory: { limit: spec.memoryMiB * MIB, swap: spec.memoryMiB * MIB, disableOOMKiller: false },
         cpu: {
-          shares: Math.max(2, Math.round((spec.cpuMillicores * 1024) / 1000)),
+          // Starting sandboxes run at a low weight, so a refill hardly slows the sessions in use;
+          // SandboxRuntime.markReady gives them their pool's weight once they are ready.
+          shares: startingCpuSharesFor(spec.cpuMillicores),
           quota: Math.max(1000, Math.round((spec.cpuMillicores * CPU_PERIOD_US) / 1000)),
           period: CPU_PERIOD_US,
         },

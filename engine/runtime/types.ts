@@ -49,4 +49,6 @@ export interface SandboxRuntime {
   remove(id: string): Promise<void>;
   /** Every Sandpool-managed sandbox containerd knows of, whatever its state. */
   list(): Promise<SandboxInfo[]>;
+  /** Gives a sandbox that finished starting its pool's CPU weight (it starts at a low one, see spec.ts). */
+  markReady(id: string, cpuMillicores: number): Promise<void>;
 }
