@@ -2,15 +2,21 @@
 // image; tests use the same function.
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { CONTAINERD_SOCKET } from '../cli/provision/containerd';
 import { POOL_CHANGED_CHANNEL } from '../lib/services/pool-events';
-import { BusySessions } from './dataplane/context';
+import { AccessCache } from './access-cache';
+import { BusySessions, type DataPlaneDeps } from './dataplane/context';
+import { RequestHistory } from './dataplane/history';
 import { registerDataPlane } from './dataplane/register';
+import { runtimeInventory } from './dataplane/runtime-inventory';
 import { createDatabasePool } from './db';
 import { registerEventStream } from './events';
 import type { HealthCheck } from './health';
 import { PostgresListener } from './listener';
 import { Reconciler } from './reconciler/reconciler';
 import { SandboxManager, type SandboxLimits } from './sandboxes';
+import { ContainerdClient } from './runtime/containerd-api';
+import { SANDPOOL_NAMESPACE } from './runtime/containerd';
 import type { SandboxRuntime } from './runtime/types';
 import { createEngineServer } from './server';
 import { SESSION_EVENTS_CHANNEL } from './sessions/store';
@@ -23,6 +29,8 @@ export type EngineOptions = {
   limits: SandboxLimits;
   /** See SANDPOOL_PRELOAD in engine/env.ts. */
   preload?: string;
+  /** Where containerd listens, for reading the image's package inventory (GET /metadata). */
+  containerdSocket?: string;
   version: string;
   checks: Record<string, HealthCheck>;
   log?: (message: string) => void;
@@ -30,12 +38,26 @@ export type EngineOptions = {
   healthIntervalMs?: number;
 };
 
-export type Engine = { app: FastifyInstance; db: pg.Pool; reconciler: Reconciler; sandboxes: SandboxManager; stop: () => Promise<void> };
+export type Engine = {
+  app: FastifyInstance;
+  db: pg.Pool;
+  reconciler: Reconciler;
+  sandboxes: SandboxManager;
+  /** What the data plane's routes share (tests mount routes of their own on it). */
+  dataPlane: DataPlaneDeps;
+  stop: () => Promise<void>;
+};
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = options.log ?? ((message: string) => console.log(`[engine] ${message}`));
   const db = createDatabasePool(options.databaseUrl);
+  const relaxedDb = createDatabasePool(options.databaseUrl, { waitForDisk: false });
   const listener = new PostgresListener(options.databaseUrl, log);
+  const access = new AccessCache(db, listener);
+  const history = new RequestHistory({ db, relaxedDb, log });
+  let containerd: ContainerdClient | undefined;
+  const inventory = runtimeInventory(() => (containerd ??= new ContainerdClient(options.containerdSocket ?? CONTAINERD_SOCKET, SANDPOOL_NAMESPACE)), options.image);
+  let stopping = false;
   const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, preload: options.preload, log });
   const busy = new BusySessions();
   const reconciler = new Reconciler({
@@ -53,25 +75,32 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Keep the channel subscribed for the event stream's subscribers.
   listener.on(SESSION_EVENTS_CHANNEL, () => {});
   await listener.start();
+  const interrupted = await history.failInterruptedExecutions();
+  if (interrupted > 0) log(`${interrupted} asynchronous execution(s) were running when the engine stopped; marked failed`);
   await reconciler.recover();
   reconciler.start();
   void reconciler.trigger();
 
+  const dataPlane: DataPlaneDeps = { db, relaxedDb, sandboxes, nudge, busy, access, history, inventory, stopping: () => stopping };
   const app = createEngineServer({
     version: options.version,
     checks: options.checks,
     register: (server) => {
-      registerDataPlane(server, { db, sandboxes, nudge, busy });
+      registerDataPlane(server, dataPlane);
       registerEventStream(server, { db, listener });
     },
   });
 
   const stop = async () => {
+    stopping = true;
     await reconciler.stop();
     await app.close();
+    await history.stop();
     await listener.stop();
     sandboxes.closeAll();
+    containerd?.close();
+    await relaxedDb.end();
     await db.end();
   };
-  return { app, db, reconciler, sandboxes, stop };
+  return { app, db, reconciler, sandboxes, dataPlane, stop };
 }

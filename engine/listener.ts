@@ -8,6 +8,7 @@ export type NotificationHandler = (payload: string) => void;
 export class PostgresListener {
   private client: pg.Client | undefined;
   private readonly handlers = new Map<string, Set<NotificationHandler>>();
+  private readonly connectionHandlers = new Set<(listening: boolean) => void>();
   private stopped = false;
   private retryMs = 250;
 
@@ -27,6 +28,16 @@ export class PostgresListener {
     return () => set.delete(handler);
   }
 
+  /**
+   * Called with false when the connection drops (notifications may be missed from then on)
+   * and with true once it listens again: whoever caches what notifications invalidate must
+   * stop trusting the cache in between.
+   */
+  onConnectionChange(handler: (listening: boolean) => void): () => void {
+    this.connectionHandlers.add(handler);
+    return () => this.connectionHandlers.delete(handler);
+  }
+
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.databaseUrl });
     client.on('notification', (message) => {
@@ -38,11 +49,13 @@ export class PostgresListener {
     for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     this.client = client;
     this.retryMs = 250;
+    for (const handler of this.connectionHandlers) handler(true);
   }
 
   private reconnect(reason: string): void {
     if (this.stopped || !this.client) return;
     this.client = undefined;
+    for (const handler of this.connectionHandlers) handler(false);
     this.log(`${reason}; reconnecting`);
     const attempt = () => {
       if (this.stopped) return;

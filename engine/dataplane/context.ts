@@ -1,17 +1,21 @@
-// What every data-plane route shares: the pool path, the caller's authorization, finding or
-// allocating the identifier's session, and turning failures into Azure's error shape.
+// What every data-plane route shares: the pool path, the frame each request runs in
+// (dataPlaneRoute: authorization, the identifier's session, failures in Azure's error shape, and
+// the history row and closing touch written once the reply is on its way), and the session
+// allocation itself.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { can, type Principal } from '../../lib/auth/access';
-import { poolScope } from '../../lib/auth/scope';
+import { ROLE_LABELS } from '../../lib/auth/permissions';
+import { poolScope, scopeCovers } from '../../lib/auth/scope';
 import { AppError } from '../../lib/errors';
-import { bearerTokenFrom, verifyAccessToken } from '../../lib/tokens/access-token';
-import { DATA_PLANE_AUDIENCE } from '../../lib/tokens/audiences';
-import { loadPoolByName, type PoolConfig } from '../pools';
+import type { AccessCache } from '../access-cache';
+import type { PoolConfig } from '../pools';
 import type { SandboxManager } from '../sandboxes';
 import { allocateSession } from '../sessions/store';
 import { sendError } from '../server';
-import { DataPlaneError } from './requests';
+import type { ExecutionRecord, RequestHistory, RequestRecord } from './history';
+import { DataPlaneError, parseIdentifier } from './requests';
+import type { RuntimeInventory } from './runtime-inventory';
 
 export { DataPlaneError };
 
@@ -20,11 +24,23 @@ export const POOL_PATH = '/subscriptions/:subscriptionId/resourceGroups/:resourc
 const READY_WAIT_MS = 60_000;
 
 export type DataPlaneDeps = {
+  /** For writes that must survive a crash (allocations, asynchronous executions). */
   db: pg.Pool;
+  /**
+   * Connections that commit without waiting for the disk, for writes whose loss in a Postgres
+   * crash is harmless: a session's idle timer, the request history.
+   */
+  relaxedDb: pg.Pool;
   sandboxes: SandboxManager;
   /** Asks the reconciler for a pass now (refill right after an allocation). */
   nudge: () => void;
   busy: BusySessions;
+  access: AccessCache;
+  history: RequestHistory;
+  /** What the code-interpreter image has installed (GET /metadata). */
+  inventory: () => Promise<RuntimeInventory>;
+  /** True once the engine is shutting down: work cut short by that is not the sandbox's fault. */
+  stopping: () => boolean;
 };
 
 /** Sessions with a request in flight, so cooldown and health checks leave them alone. */
@@ -44,16 +60,166 @@ export class BusySessions {
 }
 
 export type PoolParams = { subscriptionId: string; resourceGroupName: string; poolName: string };
+export type PoolRequest = FastifyRequest<{ Params: PoolParams; Querystring: { identifier?: string; 'api-version'?: string } }>;
 
-export async function authorize(request: FastifyRequest<{ Params: PoolParams }>, db: pg.Pool): Promise<{ principal: Principal; pool: PoolConfig }> {
-  const principal = await verifyAccessToken(bearerTokenFrom(request.headers.authorization ?? null), DATA_PLANE_AUDIENCE);
-  const { poolName } = request.params;
-  if (!can(principal, 'sessions.execute', poolScope(poolName))) {
-    throw new DataPlaneError(403, 'Forbidden', `This caller has no Session Executor role on pool "${poolName}". Ask an Owner to assign one at /sessionPools/${poolName} or at "/".`);
+/** One data-plane request in flight: what it established so far, for the route and for the history. */
+export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
+  private readonly startedAt = new Date();
+  private readonly startedMs = performance.now();
+  principal: Principal | undefined;
+  pool: PoolConfig | undefined;
+  identifier: string | undefined;
+  sessionId: string | undefined;
+  /** An execution this request ran, for the history. */
+  execution: ExecutionRecord | undefined;
+  /** The route wrote its own history row (an asynchronous execution does, before its 202). */
+  historyWritten = false;
+  private busySessionId: string | undefined;
+  private claimed = false;
+
+  constructor(
+    readonly deps: DataPlaneDeps,
+    readonly request: Request,
+    readonly reply: FastifyReply,
+    readonly route: string,
+  ) {}
+
+  /**
+   * Who is calling and whether they may use this pool's sessions (Session Executor or Owner on
+   * it); the pool. 401 without a valid data-plane token, 403 without the role, 404 without the
+   * pool (checked after the role, so callers learn nothing about pools they cannot use).
+   */
+  async authorize(): Promise<PoolConfig> {
+    const principal = await this.deps.access.authenticate(this.request.headers.authorization);
+    const { poolName } = this.request.params;
+    if (!can(principal, 'sessions.execute', poolScope(poolName))) {
+      const held = principal.assignments.filter((assignment) => scopeCovers(assignment.scope, poolScope(poolName))).map((assignment) => `${ROLE_LABELS[assignment.role]} at ${assignment.scope}`);
+      throw new DataPlaneError(
+        403,
+        'Forbidden',
+        `${principal.label} may not use the sessions of pool "${poolName}"${held.length > 0 ? ` (it holds ${held.join(', ')})` : ''}: that takes the Session Executor role. Ask an Owner to assign it at /sessionPools/${poolName} or at "/".`,
+      );
+    }
+    this.principal = principal;
+    const pool = await this.deps.access.pool(poolName);
+    if (!pool || pool.isDeleting) throw new DataPlaneError(404, 'NotFound', `There is no session pool named "${poolName}".`);
+    this.pool = pool;
+    return pool;
   }
-  const pool = await loadPoolByName(db, poolName);
-  if (!pool || pool.isDeleting) throw new DataPlaneError(404, 'NotFound', `There is no session pool named "${poolName}".`);
-  return { principal, pool };
+
+  /** The `identifier` query parameter, validated (400 before anything is allocated). */
+  requireIdentifier(): string {
+    this.identifier = parseIdentifier(this.request.query.identifier);
+    return this.identifier;
+  }
+
+  /**
+   * Finds or allocates the identifier's session, waiting briefly for a sandbox when the pool is
+   * momentarily empty, and marks it busy until this request's closing touch is written.
+   */
+  async session(): Promise<string> {
+    const pool = this.pool;
+    const identifier = this.identifier;
+    if (!pool || !identifier || this.busySessionId) throw new Error('session() needs authorize() and requireIdentifier() first, and runs once per request');
+    const deadline = Date.now() + READY_WAIT_MS;
+    for (;;) {
+      const allocation = await allocateSession(
+        this.deps.db,
+        { poolId: pool.id, identifier, cooldownSeconds: pool.cooldownSeconds, maxConcurrentSessions: pool.maxConcurrentSessions },
+        { touchDb: this.deps.relaxedDb },
+      );
+      if (allocation.kind === 'claimed' || allocation.kind === 'existing') {
+        this.claimed = allocation.kind === 'claimed';
+        this.sessionId = allocation.sessionId;
+        this.busySessionId = allocation.sessionId;
+        this.deps.busy.enter(allocation.sessionId);
+        return allocation.sessionId;
+      }
+      if (allocation.kind === 'atCapacity') {
+        throw new DataPlaneError(
+          429,
+          'SessionPoolCapacityReached',
+          `Pool "${pool.name}" already has its maximum of ${pool.maxConcurrentSessions} sessions. Delete sessions you no longer need (DELETE /session), wait for idle ones to cool down (${pool.cooldownSeconds} s), or raise maxConcurrentSessions.`,
+        );
+      }
+      this.deps.nudge();
+      if (Date.now() > deadline) {
+        throw new DataPlaneError(503, 'SessionPoolNotReady', `No sandbox in pool "${pool.name}" became ready within ${READY_WAIT_MS / 1000} s. Try again; if it persists, check the engine's log.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /**
+   * Replaces a session whose agent stopped answering (container killed, out of memory) and
+   * says so in Azure's error shape. While the engine shuts down, agents are cut off on purpose
+   * and the sandbox is left alone.
+   */
+  async sandboxLost(sessionId: string, error: unknown, what: string): Promise<DataPlaneError> {
+    if (this.deps.stopping()) return new DataPlaneError(503, 'EngineStopping', 'The engine is shutting down; send the request again in a few seconds.');
+    const removed = await this.deps.sandboxes.destroy(sessionId, ['ALLOCATED'], `sandbox stopped answering: ${String(error)}`.slice(0, 500)).catch(() => false);
+    return new DataPlaneError(
+      503,
+      'SessionSandboxFailed',
+      removed
+        ? `The session's sandbox stopped responding (for example, it ran out of memory) and was removed with ${what}. Send the request again to get a fresh, empty session.`
+        : `The session was deleted while this request ran. Send the request again to get a fresh, empty session.`,
+    );
+  }
+
+  /** This request as the history keeps it (once authorized). */
+  historyRecord(statusCode: number): RequestRecord {
+    const { principal, pool } = this;
+    if (!principal || !pool) throw new Error('historyRecord() needs authorize() first');
+    return {
+      at: this.startedAt,
+      poolId: pool.id,
+      sessionId: this.sessionId ?? null,
+      identifier: this.identifier ?? null,
+      principalId: principal.id,
+      principalLabel: principal.label,
+      route: this.route,
+      statusCode,
+      durationMs: Math.round(performance.now() - this.startedMs),
+      execution: this.execution,
+    };
+  }
+
+  /** After the reply: the history row, the session's closing touch, then it stops being busy. */
+  finish(): void {
+    const sessionId = this.busySessionId;
+    if (this.claimed) this.deps.nudge(); // refill after the reply, so it does not compete with it for CPU
+    if (!this.principal || !this.pool) return;
+    this.deps.history.record({
+      record: this.historyWritten ? undefined : this.historyRecord(this.reply.sent ? this.reply.statusCode : 500),
+      touch: sessionId ? { sessionId, cooldownSeconds: this.pool.cooldownSeconds } : undefined,
+      done: sessionId ? () => this.deps.busy.leave(sessionId) : undefined,
+    });
+  }
+}
+
+/**
+ * The frame of every data-plane route: `handle` runs with a DataPlaneCall; failures leave in
+ * Azure's shape; the history and the session's closing touch are recorded after the reply.
+ */
+export function dataPlaneRoute<Request extends PoolRequest>(deps: DataPlaneDeps, route: string, handle: (call: DataPlaneCall<Request>) => Promise<FastifyReply>) {
+  return async (request: Request, reply: FastifyReply): Promise<FastifyReply> => {
+    const call = new DataPlaneCall(deps, request, reply, route);
+    try {
+      return await handle(call);
+    } catch (error) {
+      // A body refused part-way (an upload): close the connection rather than read the rest.
+      if (!request.raw.complete) reply.header('connection', 'close');
+      // A streamed reply already under way cannot turn into an error: cut it off.
+      if (reply.sent) {
+        reply.raw.destroy();
+        return reply;
+      }
+      return sendFailure(reply, error);
+    } finally {
+      call.finish();
+    }
+  };
 }
 
 export function sendFailure(reply: FastifyReply, error: unknown): FastifyReply {
@@ -62,29 +228,14 @@ export function sendFailure(reply: FastifyReply, error: unknown): FastifyReply {
   throw error;
 }
 
-/** Finds or allocates the identifier's session, waiting briefly for a sandbox when the pool is empty. */
-export async function sessionFor(deps: DataPlaneDeps, pool: PoolConfig, identifier: string): Promise<string> {
-  const deadline = Date.now() + READY_WAIT_MS;
-  for (;;) {
-    const allocation = await allocateSession(deps.db, {
-      poolId: pool.id,
-      identifier,
-      cooldownSeconds: pool.cooldownSeconds,
-      maxConcurrentSessions: pool.maxConcurrentSessions,
-    });
-    if (allocation.kind === 'claimed') deps.nudge();
-    if (allocation.kind === 'claimed' || allocation.kind === 'existing') return allocation.sessionId;
-    if (allocation.kind === 'atCapacity') {
-      throw new DataPlaneError(
-        429,
-        'SessionPoolCapacityReached',
-        `Pool "${pool.name}" already has its maximum of ${pool.maxConcurrentSessions} sessions. Delete sessions you no longer need, wait for idle ones to cool down (${pool.cooldownSeconds} s), or raise maxConcurrentSessions.`,
-      );
-    }
-    deps.nudge();
-    if (Date.now() > deadline) {
-      throw new DataPlaneError(503, 'SessionPoolNotReady', `No sandbox in pool "${pool.name}" became ready within ${READY_WAIT_MS / 1000} s. Try again; if it persists, check the engine's log.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/**
+ * The absolute URL of `path` under the pool endpoint the caller used, keeping its api-version
+ * (for Operation-Location and nextLink).
+ */
+export function poolUrl(request: PoolRequest, path: string, query: Record<string, string>): string {
+  const { subscriptionId, resourceGroupName, poolName } = request.params;
+  const endpoint = `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroupName)}/sessionPools/${encodeURIComponent(poolName)}`;
+  const apiVersion = request.query['api-version'];
+  const search = new URLSearchParams({ ...(apiVersion ? { 'api-version': apiVersion } : {}), ...query });
+  return `${request.protocol}://${request.host}${endpoint}${path}?${search.toString()}`;
 }

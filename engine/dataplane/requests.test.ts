@@ -31,6 +31,8 @@ describe('parseExecuteRequest', () => {
       code: 'print(1)',
       timeoutSeconds: 120,
       asynchronous: false,
+      outputStreamsMaxLength: 4096,
+      returnJupyterFormat: false,
     });
   });
 
@@ -39,7 +41,16 @@ describe('parseExecuteRequest', () => {
       code: '1+1',
       timeoutSeconds: 100,
       asynchronous: false,
+      outputStreamsMaxLength: 4096,
+      returnJupyterFormat: false,
     });
+  });
+
+  it('reads the new contract\'s options', () => {
+    const parsed = parseExecuteRequest({ code: '1', executionType: 'ASYNCHRONOUS', outputStreamsMaxLength: 10, returnJupyterFormatExecutionResult: 'True' }, { allowAsynchronous: true });
+    expect(parsed).toMatchObject({ asynchronous: true, outputStreamsMaxLength: 10, returnJupyterFormat: true });
+    expect(parseExecuteRequest({ code: '1', returnJupyterFormat: true }, legacy).returnJupyterFormat).toBe(true);
+    expect(parseExecuteRequest({ code: '1', outputStreamsMaxLength: 0 }, legacy).outputStreamsMaxLength).toBe(0);
   });
 
   it('decodes InlineBase64', () => {
@@ -59,6 +70,11 @@ describe('parseExecuteRequest', () => {
     [{ code: '1', timeoutInSeconds: 'soon' }, 'SessionRequestValidationFailed'],
     [{ code: '1', codeInputType: 'file' }, 'SessionRequestValidationFailed'],
     [{ code: '1', executionType: 'asynchronous' }, 'SessionRequestNotSupported'],
+    [{ shellCommand: 'ls' }, 'SessionRequestNotSupported'],
+    [{ execCommandAndArgs: ['ls', '-a'] }, 'SessionRequestNotSupported'],
+    [{ code: '1', outputStreamsMaxLength: -1 }, 'SessionRequestValidationFailed'],
+    [{ code: '1', outputStreamsMaxLength: 1.5 }, 'SessionRequestValidationFailed'],
+    [{ code: '1', returnJupyterFormatExecutionResult: 'maybe' }, 'SessionRequestValidationFailed'],
   ])('rejects %j with %s', (body, code) => {
     const error = failure(() => parseExecuteRequest(body, legacy));
     expect(error.status).toBe(400);

@@ -34,20 +34,34 @@ export function parseIdentifier(raw: unknown): string {
 export const MAX_TIMEOUT_SECONDS = 220;
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 
-export type ExecuteRequest = { code: string; timeoutSeconds: number };
+/** Azure's default cut of stdout and stderr on /executions (reference §4.8), in characters. */
+export const DEFAULT_OUTPUT_STREAMS_MAX_LENGTH = 4096;
+
+export type ExecuteRequest = {
+  code: string;
+  timeoutSeconds: number;
+  asynchronous: boolean;
+  /** /executions only: stdout and stderr are each cut to this many characters. */
+  outputStreamsMaxLength: number;
+  /** /executions only: numbers and booleans come back as JSON text, as Jupyter would show them. */
+  returnJupyterFormat: boolean;
+};
 
 function lower(value: unknown): string | undefined {
   return typeof value === 'string' ? value.trim().toLowerCase() : undefined;
 }
 
 /** Accepts the body flat or wrapped in `properties`, with `code` or `pythonCode`, enums in any case. */
-export function parseExecuteRequest(body: unknown, options: { allowAsynchronous: boolean }): ExecuteRequest & { asynchronous: boolean } {
+export function parseExecuteRequest(body: unknown, options: { allowAsynchronous: boolean }): ExecuteRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new DataPlaneError(400, 'SessionPropertiesMissing', 'Send a JSON object such as {"properties": {"codeInputType": "inline", "executionType": "synchronous", "code": "print(1)"}}.');
   }
   const wrapped = (body as { properties?: unknown }).properties;
   const properties = (typeof wrapped === 'object' && wrapped !== null ? wrapped : body) as Record<string, unknown>;
   const rawCode = properties.code ?? properties.pythonCode;
+  if (rawCode === undefined && (properties.shellCommand !== undefined || properties.execCommandAndArgs !== undefined)) {
+    throw new DataPlaneError(400, 'SessionRequestNotSupported', 'shellCommand and execCommandAndArgs run on Shell pools; this pool runs Python: put the Python source in "code".');
+  }
   if (typeof rawCode !== 'string') {
     throw new DataPlaneError(400, 'SessionPropertiesMissing', 'The request has no code: put the Python source in "code" (or "properties.code").');
   }
@@ -78,5 +92,20 @@ export function parseExecuteRequest(body: unknown, options: { allowAsynchronous:
       throw new DataPlaneError(400, 'SessionRequestValidationFailed', `timeoutInSeconds must be between 1 and ${MAX_TIMEOUT_SECONDS}; got ${JSON.stringify(rawTimeout)}.`);
     }
   }
-  return { code, timeoutSeconds, asynchronous: executionType === 'asynchronous' };
+  const rawMaxLength = properties.outputStreamsMaxLength;
+  let outputStreamsMaxLength = DEFAULT_OUTPUT_STREAMS_MAX_LENGTH;
+  if (rawMaxLength !== undefined && rawMaxLength !== null) {
+    outputStreamsMaxLength = Number(rawMaxLength);
+    if (!Number.isSafeInteger(outputStreamsMaxLength) || outputStreamsMaxLength < 0) {
+      throw new DataPlaneError(400, 'SessionRequestValidationFailed', `outputStreamsMaxLength must be a whole number of characters, 0 or more; got ${JSON.stringify(rawMaxLength)}.`);
+    }
+  }
+  const returnJupyterFormat = parseFlag(properties.returnJupyterFormatExecutionResult ?? properties.returnJupyterFormat, 'returnJupyterFormatExecutionResult');
+  return { code, timeoutSeconds, asynchronous: executionType === 'asynchronous', outputStreamsMaxLength, returnJupyterFormat };
+}
+
+function parseFlag(raw: unknown, name: string): boolean {
+  if (raw === undefined || raw === null || raw === false || lower(raw) === 'false') return false;
+  if (raw === true || lower(raw) === 'true') return true;
+  throw new DataPlaneError(400, 'SessionRequestValidationFailed', `${name} must be true or false; got ${JSON.stringify(raw)}.`);
 }

@@ -105,9 +105,10 @@ export type Allocation =
 export async function allocateSession(
   pool: pg.Pool,
   request: { poolId: string; identifier: string; cooldownSeconds: number; maxConcurrentSessions: number },
+  options: { touchDb?: Queryable } = {},
 ): Promise<Allocation> {
-  const existing = await touchByIdentifier(pool, request);
-  if (existing) return { kind: 'existing', sessionId: existing };
+  const existing = await touchByIdentifier(options.touchDb ?? pool, request);
+  if (existing) return { kind: 'existing', sessionId: existing.id };
   try {
     return await inTransaction(pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [request.poolId]);
@@ -153,20 +154,45 @@ export async function allocateSession(
     // the unique index refused ours, and theirs is the session to use.
     if ((error as { code?: string }).code === '23505') {
       const winner = await touchByIdentifier(pool, request);
-      if (winner) return { kind: 'existing', sessionId: winner };
+      if (winner) return { kind: 'existing', sessionId: winner.id };
     }
     throw error;
   }
 }
 
-/** Moves the cooldown of the identifier's live session forward; returns its id, or null if it has none. */
-export async function touchByIdentifier(db: Queryable, request: { poolId: string; identifier: string; cooldownSeconds: number }): Promise<string | null> {
-  const result = await db.query<{ id: string }>(
+/** An allocated session as the data plane describes it; times are ISO 8601 (UTC). */
+export type LiveSession = { id: string; identifier: string; allocatedAt: string; lastAccessedAt: string; expiresAt: string };
+
+const ISO = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const LIVE_SESSION_COLUMNS = `id, identifier, ${ISO('allocated_at')} AS "allocatedAt", ${ISO('last_accessed_at')} AS "lastAccessedAt", ${ISO('expires_at')} AS "expiresAt"`;
+
+/** Moves the cooldown of the identifier's live session forward; returns it, or null if it has none. */
+export async function touchByIdentifier(db: Queryable, request: { poolId: string; identifier: string; cooldownSeconds: number }): Promise<LiveSession | null> {
+  const result = await db.query<LiveSession>(
     `UPDATE sessions SET last_accessed_at = now(), expires_at = now() + make_interval(secs => $3)
-     WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED' RETURNING id`,
+     WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED' RETURNING ${LIVE_SESSION_COLUMNS}`,
     [request.poolId, request.identifier, request.cooldownSeconds],
   );
-  return result.rows[0]?.id ?? null;
+  return result.rows[0] ?? null;
+}
+
+/** The identifier's live session, without moving its cooldown. */
+export async function findLiveSession(db: Queryable, poolId: string, identifier: string): Promise<LiveSession | null> {
+  const result = await db.query<LiveSession>(`SELECT ${LIVE_SESSION_COLUMNS} FROM sessions WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED'`, [poolId, identifier]);
+  return result.rows[0] ?? null;
+}
+
+/** One page of a pool's live sessions, oldest first, and how many there are in all. */
+export async function listLiveSessions(db: Queryable, poolId: string, page: { skip: number; limit: number }): Promise<{ sessions: LiveSession[]; total: number }> {
+  const result = await db.query<LiveSession & { total: string }>(
+    `SELECT ${LIVE_SESSION_COLUMNS}, count(*) OVER () AS total FROM sessions WHERE pool_id = $1 AND state = 'ALLOCATED'
+     ORDER BY allocated_at, id OFFSET $2 LIMIT $3`,
+    [poolId, page.skip, page.limit],
+  );
+  if (result.rows.length > 0) return { sessions: result.rows.map(({ total: _total, ...session }) => session), total: Number(result.rows[0]!.total) };
+  // Past the last page the window has no row to count on.
+  const count = await db.query<{ total: string }>(`SELECT count(*) AS total FROM sessions WHERE pool_id = $1 AND state = 'ALLOCATED'`, [poolId]);
+  return { sessions: [], total: Number(count.rows[0]!.total) };
 }
 
 export async function loadSession(db: Queryable, sessionId: string): Promise<SessionRow | null> {

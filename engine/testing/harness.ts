@@ -6,7 +6,8 @@ import { createRoleAssignment } from '../../lib/services/role-assignments';
 import { createServicePrincipal } from '../../lib/services/service-principals';
 import { createPool } from '../../lib/services/pools';
 import { issueAccessToken } from '../../lib/tokens/access-token';
-import { DATA_PLANE_AUDIENCE } from '../../lib/tokens/audiences';
+import { DATA_PLANE_AUDIENCE, type TokenAudience } from '../../lib/tokens/audiences';
+import type { Role } from '../../lib/auth/permissions';
 import { createEngine, type Engine } from '../app';
 import { ensureCodeInterpreterImage } from '../images/code-interpreter';
 import { ContainerdRuntime } from '../runtime/containerd';
@@ -45,9 +46,49 @@ export function uniqueName(prefix = 'pool'): string {
 
 /** A service principal with Session Executor on the pool, and a data-plane token for it. */
 export async function executorToken(poolName: string): Promise<string> {
-  const created = await createServicePrincipal(HOST_OPERATOR, { displayName: `executor-${poolName}` });
-  await createRoleAssignment(HOST_OPERATOR, { role: 'SESSION_EXECUTOR', scope: `/sessionPools/${poolName}`, principalType: 'servicePrincipal', principalId: created.servicePrincipal.id });
-  return (await issueAccessToken(created.servicePrincipal, DATA_PLANE_AUDIENCE)).accessToken;
+  return (await servicePrincipalWithRole('SESSION_EXECUTOR', `/sessionPools/${poolName}`)).token;
+}
+
+/** A new service principal holding `role` at `scope` (none when null), and a token for `audience`. */
+export async function servicePrincipalWithRole(role: Role | null, scope: string, audience: TokenAudience = DATA_PLANE_AUDIENCE) {
+  const created = await createServicePrincipal(HOST_OPERATOR, { displayName: `test-${(role ?? 'none').toLowerCase()}` });
+  const assignment = role
+    ? await createRoleAssignment(HOST_OPERATOR, { role, scope, principalType: 'servicePrincipal', principalId: created.servicePrincipal.id })
+    : null;
+  const token = (await issueAccessToken(created.servicePrincipal, audience)).accessToken;
+  return { servicePrincipalId: created.servicePrincipal.id, clientId: created.servicePrincipal.clientId, roleAssignmentId: assignment?.id ?? null, token };
+}
+
+export type DataPlaneResponse = { status: number; headers: Headers; text: string; body: any };
+
+/**
+ * One data-plane request: `path` is appended to the pool endpoint as given (so tests can send
+ * "//" and trailing slashes), `query` is encoded.
+ */
+export async function dataPlane(
+  url: string,
+  endpoint: string,
+  path: string,
+  options: { method?: string; token?: string | null; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<DataPlaneResponse> {
+  const search = new URLSearchParams(options.query ?? {}).toString();
+  const response = await fetch(`${url}${endpoint}${path}${search ? `?${search}` : ''}`, {
+    method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  return { status: response.status, headers: response.headers, text, body };
 }
 
 export async function countByState(engine: Engine, poolId: string): Promise<Record<string, number>> {

@@ -26,6 +26,17 @@ export async function loadUserPrincipal(userId: string, authenticatedAt: number)
 
 /** Loads a service principal as a Principal; null when it is gone, revoked or expired. */
 export async function loadServicePrincipal(servicePrincipalId: string, now = new Date()): Promise<Principal | null> {
+  const access = await loadServicePrincipalAccess(servicePrincipalId);
+  if (!access || (access.expiresAt && access.expiresAt <= now)) return null;
+  return access.principal;
+}
+
+/**
+ * A service principal and when it expires, or null when it is gone or revoked. For callers
+ * that keep the principal for a while (the engine's cache): expiry is a moment they must
+ * check on every use, revocation and role changes are notified (principal-events.ts).
+ */
+export async function loadServicePrincipalAccess(servicePrincipalId: string): Promise<{ principal: Principal; expiresAt: Date | null } | null> {
   const servicePrincipal = await db().servicePrincipal.findUnique({
     where: { id: servicePrincipalId },
     select: {
@@ -37,11 +48,8 @@ export async function loadServicePrincipal(servicePrincipalId: string, now = new
     },
   });
   if (!servicePrincipal || servicePrincipal.revokedAt) return null;
-  if (servicePrincipal.expiresAt && servicePrincipal.expiresAt <= now) return null;
   return {
-    kind: 'servicePrincipal',
-    id: servicePrincipal.id,
-    label: servicePrincipal.clientId,
-    assignments: servicePrincipal.roleAssignments,
+    principal: { kind: 'servicePrincipal', id: servicePrincipal.id, label: servicePrincipal.clientId, assignments: servicePrincipal.roleAssignments },
+    expiresAt: servicePrincipal.expiresAt,
   };
 }

@@ -9,6 +9,7 @@ import { newId } from '../ids';
 import { parseInput } from '../validations/common';
 import { createRoleAssignmentSchema, roleAssignmentIdSchema, scopeSchema } from '../validations/role-assignment';
 import { audited } from './audit';
+import { notifyPrincipalChanged } from './principal-events';
 
 export type RoleAssignmentDto = {
   id: string;
@@ -108,6 +109,7 @@ export async function createRoleAssignment(principal: Principal, raw: unknown): 
       data: { id: newId('ra'), role: input.role, scope: input.scope, ...owner, createdById: principal.kind === 'user' ? principal.id : null },
       select: assignmentSelect,
     });
+    await notifyPrincipalChanged(tx, row.user?.id ?? row.servicePrincipal!.id);
     return {
       result: toDto(row, principal),
       target: { type: 'roleAssignment', id: row.id, label: `${ROLE_LABELS[input.role]} for ${label} at ${input.scope}` },
@@ -123,6 +125,7 @@ export async function deleteRoleAssignment(principal: Principal, raw: unknown): 
     if (!row) throw new AppError('NOT_FOUND', 'That role assignment no longer exists; refresh the page.');
     assertCan(principal, 'roleAssignments.write', row.scope);
     await tx.roleAssignment.delete({ where: { id: row.id } });
+    await notifyPrincipalChanged(tx, row.user?.id ?? row.servicePrincipal!.id);
     if (row.role === 'OWNER' && row.scope === ROOT_SCOPE) await assertOwnersRemain(tx);
     const holder = row.user?.email ?? row.servicePrincipal?.clientId ?? 'unknown';
     return { result: undefined, target: { type: 'roleAssignment', id: row.id, label: `${ROLE_LABELS[row.role]} for ${holder} at ${row.scope}` } };

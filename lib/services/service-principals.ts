@@ -9,6 +9,7 @@ import { newId } from '../ids';
 import { parseInput } from '../validations/common';
 import { createServicePrincipalSchema, servicePrincipalIdSchema } from '../validations/service-principal';
 import { audited, recordAudit } from './audit';
+import { notifyPrincipalChanged } from './principal-events';
 
 // A recognisable prefix lets secret scanners (and people) spot a leaked secret.
 const SECRET_PREFIX = 'spsec_';
@@ -122,6 +123,7 @@ export async function revokeServicePrincipal(principal: Principal, raw: unknown)
     if (!existing) throw new AppError('NOT_FOUND', 'That service principal does not exist; check the id.');
     if (existing.revokedAt) throw new AppError('CONFLICT', 'That service principal is already revoked.');
     const row = await tx.servicePrincipal.update({ where: { id: existing.id }, data: { revokedAt: new Date() }, select: servicePrincipalSelect });
+    await notifyPrincipalChanged(tx, row.id);
     return { result: toDto(row), target: { type: 'servicePrincipal', id: row.id, label: `${row.displayName} (${row.clientId})` } };
   });
 }

@@ -1,0 +1,109 @@
+// The data plane's request path, step by step: the agent alone, each check the engine makes
+// before and after it, and the whole round trip over HTTP (warm identifier, and a new
+// identifier's first request). Prints a table and a JSON line.
+//
+//   . /tmp/devenv-or-yours && node --import ./bin/register.mjs bench/request-path.ts [--samples=N]
+//
+// It runs an engine in this process against DATABASE_URL and containerd (like the engine tests),
+// on a runc pool of its own that it deletes afterwards. The HTTP client is node:http with a
+// keep-alive agent, so the numbers are the engine's and not a client's connection setup.
+import { Agent, request as httpRequest } from 'node:http';
+import { HOST_OPERATOR } from '../lib/auth/access';
+import { deletePool } from '../lib/services/pools';
+import { verifyAccessToken } from '../lib/tokens/access-token';
+import { DATA_PLANE_AUDIENCE } from '../lib/tokens/audiences';
+import { loadPoolByName } from '../engine/pools';
+import { touchByIdentifier } from '../engine/sessions/store';
+import { poolWithReady, startTestEngine, waitFor } from '../engine/testing/harness';
+
+const samplesArgument = process.argv.find((argument) => argument.startsWith('--samples='));
+const SAMPLES = samplesArgument ? Number(samplesArgument.split('=')[1]) : 500;
+const NEW_IDENTIFIERS = 20;
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const results: Record<string, { n: number; p50: number; p99: number }> = {};
+function report(label: string, samples: number[]): void {
+  results[label] = { n: samples.length, p50: Number(percentile(samples, 50).toFixed(3)), p99: Number(percentile(samples, 99).toFixed(3)) };
+  console.log(`  ${label.padEnd(52)} p50 ${percentile(samples, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(2).padStart(7)} ms   (n=${samples.length})`);
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const startedAt = performance.now();
+  await work();
+  return performance.now() - startedAt;
+}
+
+async function measure(label: string, count: number, work: () => Promise<unknown>): Promise<void> {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index += 1) samples.push(await timed(work));
+  report(label, samples);
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+function post(url: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent: keepAlive, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+async function main() {
+  const engine = await startTestEngine();
+  const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 4, maxConcurrentSessions: NEW_IDENTIFIERS + 5, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });
+  const legacyUrl = (identifier: string) => `${engine.url}${pool.endpoint}/code/execute?api-version=2024-02-02-preview&identifier=${identifier}`;
+  const executionsUrl = (identifier: string) => `${engine.url}${pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=${identifier}`;
+  const print1 = { properties: { codeInputType: 'inline', executionType: 'synchronous', code: 'print(1)' } };
+  const check = (response: { status: number; body: string }) => {
+    if (response.status !== 200 || !response.body.includes('"1\\n"')) throw new Error(`unexpected response ${response.status}: ${response.body}`);
+  };
+
+  const first = await post(legacyUrl('warm-1'), pool.token, print1);
+  check(first);
+  const sessionId = (await engine.db.query<{ id: string }>(`SELECT id FROM sessions WHERE pool_id = $1 AND identifier = 'warm-1' AND state = 'ALLOCATED'`, [pool.pool.id])).rows[0]!.id;
+  for (let index = 0; index < 50; index += 1) check(await post(legacyUrl('warm-1'), pool.token, print1));
+
+  console.log(`\nSandpool request path (${new Date().toISOString()}, runc, warm session, sequential)`);
+  const agent = engine.sandboxes.agent(sessionId);
+  await measure('agent alone: execute print(1)', SAMPLES, () => agent.execute({ code: 'print(1)' }));
+  const authorization = `Bearer ${pool.token}`;
+  await measure('token + principal, full check (Prisma)', SAMPLES, () => verifyAccessToken(pool.token, DATA_PLANE_AUDIENCE));
+  await measure('token + principal, engine cache', SAMPLES, () => engine.dataPlane.access.authenticate(authorization));
+  await measure('pool by name, Postgres', SAMPLES, () => loadPoolByName(engine.db, pool.pool.name));
+  await measure('pool by name, engine cache', SAMPLES, () => engine.dataPlane.access.pool(pool.pool.name));
+  const touch = { poolId: pool.pool.id, identifier: 'warm-1', cooldownSeconds: 3600 };
+  await measure('session touch, durable commit', SAMPLES, () => touchByIdentifier(engine.db, touch));
+  await measure('session touch, commit without waiting for disk', SAMPLES, () => touchByIdentifier(engine.dataPlane.relaxedDb, touch));
+  await measure('HTTP code/execute print(1), warm identifier', SAMPLES, () => post(legacyUrl('warm-1'), pool.token, print1).then(check));
+  await measure('HTTP /executions print(1), warm identifier', SAMPLES, () => post(executionsUrl('warm-1'), pool.token, { code: 'print(1)' }).then(check));
+  const readyCount = async () => (await engine.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state = 'READY'`, [pool.pool.id])).rows[0]!.count;
+  const firstRequests: number[] = [];
+  for (let index = 0; index < NEW_IDENTIFIERS; index += 1) {
+    // One new identifier at a time, each onto a warm sandbox, with the refill caught up in between.
+    await waitFor('the pool refilled', async () => (await readyCount()) >= 4);
+    firstRequests.push(await timed(async () => check(await post(legacyUrl(`new-${Date.now()}-${index}`), pool.token, print1))));
+  }
+  report('HTTP code/execute print(1), new identifier', firstRequests);
+  console.log(JSON.stringify({ benchmark: 'request-path', at: new Date().toISOString(), results }));
+
+  await deletePool(HOST_OPERATOR, pool.pool.name);
+  await waitFor('pool drained', async () => (await engine.db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.pool.id])).rowCount === 0, 120_000);
+  keepAlive.destroy();
+  await engine.stop();
+  engine.runtime.close();
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
