@@ -1,7 +1,7 @@
 // Session benchmarks through the real path: HTTP data plane, bearer token, engine, containerd,
 // code-interpreter image. Prints a table and a JSON line. Run on an idle machine:
 //
-//   node --import ./bin/register.mjs bench/sessions.ts [--quick] [--isolation=runc,gVisor]
+//   node --import ./bin/register.mjs bench/sessions.ts [--quick] [--isolation=runc,gVisor] [--preload=numpy|none]
 //
 // It uses (and starts if needed) the operator installation's Postgres in .sandpool/, creates its
 // own pools, and deletes them afterwards.
@@ -23,6 +23,8 @@ const quick = process.argv.includes('--quick');
 // full gVisor run takes many minutes.
 const isolationArgument = process.argv.find((argument) => argument.startsWith('--isolation='));
 const isolations = isolationArgument ? isolationArgument.split('=')[1]!.split(',') : ['runc', 'gVisor'];
+// --preload=numpy or --preload=none: what SANDPOOL_PRELOAD would set (default: the image's list).
+const preloadArgument = process.argv.find((argument) => argument.startsWith('--preload='))?.split('=')[1];
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -62,6 +64,7 @@ async function main() {
     image,
     runDir: '/run/sandpool-bench',
     limits: { pidsLimit: 256, dataSizeMiB: 256 },
+    ...(preloadArgument === undefined ? {} : { preload: preloadArgument === 'none' ? '' : preloadArgument }),
     version: 'bench',
     checks: {},
     log: () => {},
@@ -155,7 +158,7 @@ async function main() {
   await env.postgres.stop();
   console.log(`\nSandpool session benchmarks (${new Date().toISOString()}, ${quick ? 'quick' : 'full'})`);
   for (const row of rows) console.log(`  ${row}`);
-  console.log(JSON.stringify({ benchmark: 'sessions', at: new Date().toISOString(), quick, results }));
+  console.log(JSON.stringify({ benchmark: 'sessions', at: new Date().toISOString(), quick, preload: preloadArgument ?? 'image default', results }));
   process.exit(0);
 }
 
