@@ -6,6 +6,7 @@ import 'server-only';
 import { can, type Principal } from '../auth/access';
 import { poolScope } from '../auth/scope';
 import { db } from '../db';
+import { AppError } from '../errors';
 import type { SessionState } from '../lifecycle/transitions';
 import { getPool, listPools, type PoolDto } from './pools';
 
@@ -64,4 +65,17 @@ export function searchAndSortPools(pools: PoolDto[], query: PoolListQuery): Pool
 export async function listPoolsForView(principal: Principal, query: PoolListQuery): Promise<{ pools: PoolDto[]; total: number }> {
   const pools = await listPools(principal);
   return { pools: searchAndSortPools(pools, query), total: pools.length };
+}
+
+export type PoolForPage = { pool: PoolDto; problem?: undefined } | { pool?: undefined; problem: 'forbidden' | 'notFound' };
+
+/** One pool (pools.read on it); "no access" and "no such pool" come back as values pages can explain. */
+export async function readPoolForPage(principal: Principal, name: string): Promise<PoolForPage> {
+  try {
+    return { pool: await getPool(principal, name) };
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'FORBIDDEN') return { problem: 'forbidden' };
+    if (error instanceof AppError && error.code === 'NOT_FOUND') return { problem: 'notFound' };
+    throw error;
+  }
 }

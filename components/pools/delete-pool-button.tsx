@@ -1,0 +1,84 @@
+'use client';
+import { useRouter } from 'next/navigation';
+import { useActionState, useEffect, useRef } from 'react';
+import { Button } from '@/components/ui/button';
+import { FormMessage } from '@/components/ui/form-message';
+import { SubmitButton } from '@/components/ui/submit-button';
+import type { ActionState } from '@/lib/auth/action-state';
+import { LANE_STATES, STATE_LABELS, StateBadge } from './session-state';
+
+type Counts = { pending: number; ready: number; allocated: number; deleting: number };
+
+/** Deleting drains every session, so the dialog says how many, in which state, before anyone agrees. */
+export function DeletePoolButton<T>({
+  name,
+  counts,
+  action,
+}: {
+  name: string;
+  counts: Counts;
+  action: (previous: ActionState<T>, formData: FormData) => Promise<ActionState<T>>;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const router = useRouter();
+  const [state, formAction, isPending] = useActionState(action, null);
+  useEffect(() => {
+    if (!state?.ok) return;
+    dialog.current?.close();
+    router.refresh();
+  }, [state, router]);
+  const total = counts.pending + counts.ready + counts.allocated + counts.deleting;
+  return (
+    <>
+      <Button variant="danger" onClick={() => dialog.current?.showModal()}>
+        Delete pool
+      </Button>
+      <dialog
+        ref={dialog}
+        aria-labelledby="delete-pool-title"
+        className="m-auto w-full max-w-md rounded-lg border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl backdrop:bg-zinc-950/50 dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-100"
+      >
+        <form action={formAction} className="space-y-4 p-5">
+          <input type="hidden" name="name" value={name} />
+          <h2 id="delete-pool-title" className="text-base font-semibold">
+            Delete pool {name}?
+          </h2>
+          {total === 0 ? (
+            <p className="text-sm text-zinc-600 dark:text-zinc-400">The pool has no sessions; it is removed at once.</p>
+          ) : (
+            <>
+              <p className="text-sm text-zinc-600 dark:text-zinc-400">
+                The engine first drains and deletes its {total} {total === 1 ? 'session' : 'sessions'}, then removes the pool:
+              </p>
+              <ul aria-label="Sessions to drain" className="grid grid-cols-2 gap-2 text-sm">
+                {LANE_STATES.map((laneState) => (
+                  <li key={laneState} className="flex items-center justify-between rounded-md border border-zinc-200 px-3 py-2 dark:border-zinc-800">
+                    <StateBadge state={laneState} />
+                    <span className="tabular-nums" aria-label={`${counts[laneState.toLowerCase() as keyof Counts]} ${STATE_LABELS[laneState]!.toLowerCase()}`}>
+                      {counts[laneState.toLowerCase() as keyof Counts]}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+              {counts.allocated > 0 ? (
+                <p className="text-sm text-amber-800 dark:text-amber-300">
+                  {counts.allocated} allocated {counts.allocated === 1 ? 'session is' : 'sessions are'} in use: their variables and files are lost, and
+                  their callers get errors.
+                </p>
+              ) : null}
+            </>
+          )}
+          {state && !state.ok ? <FormMessage state={state} /> : null}
+          <div className="flex justify-end gap-2">
+            <Button variant="secondary" onClick={() => dialog.current?.close()}>
+              Cancel
+            </Button>
+            <SubmitButton variant="danger" isPending={isPending} pendingLabel="Deleting…">
+              Delete {name}
+            </SubmitButton>
+          </div>
+        </form>
+      </dialog>
+    </>
+  );
+}
