@@ -3,12 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { DataPlaneDeps } from './context';
 import { registerLegacyExecute } from './execute-legacy';
 import { registerExecutions } from './executions';
+import { registerFiles } from './files';
 import { registerMetadata } from './metadata';
 import { registerSessions } from './sessions';
 
 export function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): void {
   registerLegacyExecute(app, deps);
   registerExecutions(app, deps);
+  registerFiles(app, deps);
   registerSessions(app, deps);
   registerMetadata(app, deps);
 }
