@@ -29,6 +29,11 @@ export type ClientReplay = {
   title: string;
   /** The scope (or resource) the client's credential requests a token for (reference §2, §10). */
   scope: string;
+  /**
+   * How the client finds the pool management endpoint before its first data-plane request
+   * (default: configured by the user); runs as the first test.
+   */
+  discover?: { name: string; run: (client: ClientState) => Promise<void> };
   steps: ClientStep[];
 };
 
@@ -40,6 +45,11 @@ export function replayClient(context: ConformanceContext, replay: ClientReplay):
       client.token = await context.token(replay.scope);
     });
     afterAll(() => releaseSession(context, context.endpoint, client.identifier));
+
+    if (replay.discover) {
+      const { name, run } = replay.discover;
+      it(name, () => run(client));
+    }
 
     for (const step of replay.steps) {
       it(step.name, async () => {
