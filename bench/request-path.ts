@@ -44,10 +44,11 @@ async function measure(label: string, count: number, work: () => Promise<unknown
 }
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
-function post(url: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
-  const payload = JSON.stringify(body);
+function send(url: string, token: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const headers = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) };
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', agent: keepAlive, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
+    const request = httpRequest(url, { method: body === undefined ? 'GET' : 'POST', agent: keepAlive, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -56,6 +57,7 @@ function post(url: string, token: string, body: unknown): Promise<{ status: numb
     request.end(payload);
   });
 }
+const post = (url: string, token: string, body: unknown) => send(url, token, body);
 
 async function main() {
   const engine = await startTestEngine();
@@ -83,6 +85,8 @@ async function main() {
   const touch = { poolId: pool.pool.id, identifier: 'warm-1', cooldownSeconds: 3600 };
   await measure('session touch, durable commit', SAMPLES, () => touchByIdentifier(engine.db, touch));
   await measure('session touch, commit without waiting for disk', SAMPLES, () => touchByIdentifier(engine.dataPlane.relaxedDb, touch));
+  await measure('HTTP GET /healthz (the HTTP floor: no auth, no database)', SAMPLES, () => send(`${engine.url}/healthz`, pool.token));
+  await measure('HTTP GET /session (auth + one touch, no agent)', SAMPLES, () => send(`${engine.url}${pool.endpoint}/session?identifier=warm-1`, pool.token));
   await measure('HTTP code/execute print(1), warm identifier', SAMPLES, () => post(legacyUrl('warm-1'), pool.token, print1).then(check));
   await measure('HTTP /executions print(1), warm identifier', SAMPLES, () => post(executionsUrl('warm-1'), pool.token, { code: 'print(1)' }).then(check));
   const readyCount = async () => (await engine.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state = 'READY'`, [pool.pool.id])).rows[0]!.count;

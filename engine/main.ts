@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     runDir: env.SANDPOOL_RUN_DIR,
     limits: { pidsLimit: env.SANDBOX_PIDS_LIMIT, dataSizeMiB: env.SANDBOX_DATA_MIB },
     preload: env.SANDPOOL_PRELOAD === 'none' ? '' : env.SANDPOOL_PRELOAD,
+    containerdSocket: env.CONTAINERD_SOCKET,
     version,
     checks: { postgres: postgresCheck(healthPool), containerd: containerdCheck(env.CONTAINERD_SOCKET) },
     log,
