@@ -192,6 +192,12 @@ describe('asynchronous executions', () => {
       result: { stdout: 'done\n', stderr: '', executionResult: 42, executionTimeInMilliseconds: expect.any(Number) },
     });
     expect(finished.body.result.executionTimeInMilliseconds).toBeGreaterThanOrEqual(1500);
+    // One history row for the execution (written before the 202, completed at the end), one per poll.
+    const rows = await historyRows('async-1');
+    expect(rows.filter((row) => row.route === 'POST /executions')).toEqual([
+      expect.objectContaining({ statusCode: 202, asynchronous: true, executionId: id, executionStatus: 'SUCCEEDED', stdout: 'done\n', executionResult: 42 }),
+    ]);
+    expect(rows.filter((row) => row.route === 'GET /executions/{id}').length).toBeGreaterThanOrEqual(2);
   });
 
   it('report failures the same way', async () => {

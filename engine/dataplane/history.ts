@@ -294,10 +294,13 @@ export class RequestHistory {
       const rows = batch.flatMap((entry) => (entry.record ? [rowOf(entry.record)] : []));
       const touches = batch.flatMap((entry) => (entry.touch ? [{ session_id: entry.touch.sessionId, cooldown: entry.touch.cooldownSeconds }] : []));
       try {
-        await this.deps.relaxedDb.query(`WITH touched AS (${touchSessions('$2')} RETURNING s.id) INSERT INTO data_plane_requests (${INSERT_COLUMNS}) ${SELECT_ROWS} FROM ${RECORDSET}`, [
-          JSON.stringify(rows),
-          JSON.stringify(touches),
-        ]);
+        // A pool deleted meanwhile takes its history with it: its rows are dropped, not the batch.
+        await this.deps.relaxedDb.query(
+          `WITH touched AS (${touchSessions('$2')} RETURNING s.id)
+           INSERT INTO data_plane_requests (${INSERT_COLUMNS}) ${SELECT_ROWS} FROM ${RECORDSET}
+           WHERE EXISTS (SELECT 1 FROM session_pools p WHERE p.id = r.pool_id)`,
+          [JSON.stringify(rows), JSON.stringify(touches)],
+        );
       } catch (error) {
         this.deps.log(`recording ${rows.length} data-plane request(s) failed: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
