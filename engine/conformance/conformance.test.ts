@@ -1,6 +1,7 @@
 // Azure's clients against a real Sandpool (issue 4, reference §10): each client's requests
 // replayed as it sends them, and every field it reads asserted. One engine and two small pools
 // serve the whole suite; each client's table of requests lives in its own module.
+import { refusals } from './auth';
 import { replayAutogen } from './autogen';
 import { replayAzCli } from './az-cli';
 import { useConformanceContext } from './context';
@@ -10,6 +11,7 @@ import { replayLlamaindexPython } from './llamaindex-python';
 import { replayLlamaindexTs } from './llamaindex-ts';
 import { replaySemanticKernelDotnet } from './semantic-kernel-dotnet';
 import { replaySemanticKernelPython } from './semantic-kernel-python';
+import { scenarios } from './scenarios';
 
 const context = useConformanceContext();
 
@@ -21,3 +23,5 @@ replayAutogen(context);
 replayLlamaindexPython(context);
 replayLlamaindexTs(context);
 replayAzCli(context);
+scenarios(context);
+refusals(context);
