@@ -124,6 +124,11 @@ const DEFAULTS: Required<AgentClientOptions> = {
 /** The agent's MAX_FRAME_BYTES: writeFile frames are at most this long. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 const END_FRAME = Buffer.alloc(4);
+/**
+ * Transfer connections buffer up to this much each way before pausing (Node's default is
+ * 16 KiB): fewer waits for 'drain' per megabyte, each a trip through a busy host's scheduler.
+ */
+const TRANSFER_BUFFER_BYTES = 1024 * 1024;
 
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 60_000;
 
@@ -391,9 +396,9 @@ export class AgentClient {
     return this.connecting;
   }
 
-  private openSocket(timeoutMs: number): Promise<Socket> {
+  private openSocket(timeoutMs: number, highWaterMark?: number): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
-      const socket = createConnection({ path: this.socketPath });
+      const socket = createConnection({ path: this.socketPath, ...(highWaterMark ? { highWaterMark } : {}) });
       const timer = setTimeout(() => {
         socket.destroy();
         fail(new AgentUnavailableError(`Connecting to the agent at ${this.socketPath} took more than ${timeoutMs} ms.`));
@@ -414,7 +419,7 @@ export class AgentClient {
   /** A connection of its own for one readFile or writeFile, with the request sent and its reply line awaited. */
   private async openTransfer(op: 'readFile' | 'writeFile', args: Record<string, unknown>): Promise<Transfer> {
     if (this.closed) throw new AgentUnavailableError('The agent client was closed.');
-    const socket = await this.openSocket(this.options.connectTimeoutMs);
+    const socket = await this.openSocket(this.options.connectTimeoutMs, TRANSFER_BUFFER_BYTES);
     this.transfers.add(socket);
     // Errors surface through the reads below; without a listener one would crash the engine.
     socket.on('error', () => undefined);

@@ -253,6 +253,8 @@ export function registerFiles(app: FastifyInstance, deps: DataPlaneDeps, options
       // Clients send paths as file names (/mnt/data/x.csv, reports/q1.csv): keep them whole so
       // they are placed, or refused, as sent, not cut to their last part.
       preservePath: true,
+      // Each file part buffers up to 1 MiB before pausing the request (busboy's default is 16 KiB).
+      fileHwm: 1024 * 1024,
       // The limit is the agent's (maxBytes), counted across all parts; busboy must not cut files short itself.
       limits: { fileSize: Infinity, files: MAX_FILES_PER_UPLOAD, fields: 100, fieldSize: 64 * 1024, parts: MAX_FILES_PER_UPLOAD + 100 },
       throwFileSizeLimit: false,
