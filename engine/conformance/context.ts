@@ -4,6 +4,7 @@
 // pool start costs a few seconds of a 2-core machine.
 import { afterAll, beforeAll } from 'vitest';
 import { HOST_OPERATOR } from '../../lib/auth/access';
+import type { Role } from '../../lib/auth/permissions';
 import { handleTokenRequest } from '../../lib/http/token-endpoint';
 import { createRoleAssignment } from '../../lib/services/role-assignments';
 import { createServicePrincipal } from '../../lib/services/service-principals';
@@ -44,7 +45,7 @@ export async function requestToken(credentials: Credentials, scope: string): Pro
   return body.access_token;
 }
 
-export async function servicePrincipalFor(role: Parameters<typeof createRoleAssignment>[1]['role'] | null, scope: string): Promise<Credentials> {
+export async function servicePrincipalFor(role: Role | null, scope: string): Promise<Credentials> {
   const created = await createServicePrincipal(HOST_OPERATOR, { displayName: `conformance-${(role ?? 'none').toLowerCase()}` });
   if (role) await createRoleAssignment(HOST_OPERATOR, { role, scope, principalType: 'servicePrincipal', principalId: created.servicePrincipal.id });
   return { clientId: created.servicePrincipal.clientId, clientSecret: created.clientSecret, servicePrincipalId: created.servicePrincipal.id };

@@ -6,6 +6,7 @@ import { registerExecutions } from './executions';
 import { registerFiles } from './files';
 import { registerMetadata } from './metadata';
 import { registerSessions } from './sessions';
+import { registerOpenApi } from '../openapi/data-plane';
 
 export function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): void {
   registerLegacyExecute(app, deps);
@@ -13,4 +14,5 @@ export function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): vo
   registerFiles(app, deps);
   registerSessions(app, deps);
   registerMetadata(app, deps);
+  registerOpenApi(app);
 }
