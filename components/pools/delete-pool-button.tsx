@@ -5,20 +5,23 @@ import { Button } from '@/components/ui/button';
 import { FormMessage } from '@/components/ui/form-message';
 import { SubmitButton } from '@/components/ui/submit-button';
 import type { ActionState } from '@/lib/auth/action-state';
-import { LANE_STATES, STATE_LABELS, StateBadge } from './session-state';
+import { useOptionalPoolLive, type LaneCounts } from './pool-live';
+import { LANE_STATES, StateBadge } from './session-state';
 
-type Counts = { pending: number; ready: number; allocated: number; deleting: number };
-
-/** Deleting drains every session, so the dialog says how many, in which state, before anyone agrees. */
+/**
+ * Deleting drains every session, so the dialog says how many, in which state, before anyone
+ * agrees: the live counts on a pool page, else the counts the page was rendered with.
+ */
 export function DeletePoolButton<T>({
   name,
-  counts,
+  counts: renderedCounts,
   action,
 }: {
   name: string;
-  counts: Counts;
+  counts: LaneCounts;
   action: (previous: ActionState<T>, formData: FormData) => Promise<ActionState<T>>;
 }) {
+  const counts = useOptionalPoolLive()?.counts ?? renderedCounts;
   const dialog = useRef<HTMLDialogElement>(null);
   const router = useRouter();
   const [state, formAction, isPending] = useActionState(action, null);
@@ -54,8 +57,8 @@ export function DeletePoolButton<T>({
                 {LANE_STATES.map((laneState) => (
                   <li key={laneState} className="flex items-center justify-between rounded-md border border-zinc-200 px-3 py-2 dark:border-zinc-800">
                     <StateBadge state={laneState} />
-                    <span className="tabular-nums" aria-label={`${counts[laneState.toLowerCase() as keyof Counts]} ${STATE_LABELS[laneState]!.toLowerCase()}`}>
-                      {counts[laneState.toLowerCase() as keyof Counts]}
+                    <span className="tabular-nums">
+                      {counts[laneState.toLowerCase() as keyof LaneCounts]}
                     </span>
                   </li>
                 ))}

@@ -25,3 +25,8 @@ export const STATE_TONES: Record<string, BadgeTone> = {
 export function StateBadge({ state }: { state: string }) {
   return <Badge tone={STATE_TONES[state] ?? 'neutral'}>{STATE_LABELS[state] ?? state}</Badge>;
 }
+
+/** A timestamp as HH:MM:SS UTC, the same on server and client. */
+export function clockTime(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
