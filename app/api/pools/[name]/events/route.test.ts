@@ -12,7 +12,7 @@ import type { PoolFeedEvent, PoolLiveSnapshot } from '@/lib/services/pool-views'
 import { createPool, deletePool, type PoolDto } from '@/lib/services/pools';
 import { createTestServicePrincipal, uniquePoolName } from '@/lib/testing/factories';
 import { issueAccessToken } from '@/lib/tokens/access-token';
-import { DATA_PLANE_AUDIENCE, MANAGEMENT_AUDIENCE } from '@/lib/tokens/audiences';
+import { DATA_PLANE_AUDIENCE, MANAGEMENT_AUDIENCE, type TokenAudience } from '@/lib/tokens/audiences';
 import { GET } from './route';
 
 const engineDb = createDatabasePool(process.env.DATABASE_URL!);
@@ -28,7 +28,7 @@ async function newPool(): Promise<PoolDto> {
   return pool;
 }
 
-async function tokenFor(assignments: { role: Role; scope?: string }[], audience = MANAGEMENT_AUDIENCE): Promise<string> {
+async function tokenFor(assignments: { role: Role; scope?: string }[], audience: TokenAudience = MANAGEMENT_AUDIENCE): Promise<string> {
   return (await issueAccessToken(await createTestServicePrincipal(assignments), audience)).accessToken;
 }
 
@@ -122,7 +122,7 @@ describe('GET /api/pools/{name}/events', () => {
       openFeed(pool.name, await tokenFor([{ role: 'READER' }])),
     ]);
     await Promise.all([executor, reader].map((feed) => feed.waitFor('the replay', () => feed.sessionEvents().length === 2)));
-    const identifier = `secret-${newId('x')}`;
+    const identifier = `secret-${newId('ses')}`;
     await allocateSession(engineDb, { poolId: pool.id, identifier, cooldownSeconds: 300, maxConcurrentSessions: 5 });
     const allocated = (feed: Awaited<ReturnType<typeof openFeed>>) => feed.sessionEvents().find((event) => event.to === 'ALLOCATED');
     await Promise.all([executor, reader].map((feed) => feed.waitFor('the allocation', () => allocated(feed) !== undefined)));
