@@ -69,6 +69,7 @@ describe('guard inventory', () => {
       'api/auth/[...nextauth]/route.ts#GET',
       'api/auth/[...nextauth]/route.ts#POST',
       'api/health/route.ts#GET',
+      'api/openapi/control-plane.json/route.ts#GET', // describes the control plane, reveals no data
       'discovery/v2.0/keys/route.ts#GET',
       'oauth2/v2.0/token/route.ts#POST',
     ]);
