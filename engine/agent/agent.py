@@ -96,8 +96,9 @@ An entry: ``{"path": "sub/a.csv", "name": "a.csv", "type": "file"|"directory", "
     written beside its target and renamed over it at the end, mode 0644.
 
 File error codes: ``NotFound``, ``NotAFile`` (a directory, FIFO or socket where a file is
-needed), ``NotADirectory``, ``SymbolicLink``, ``DirectoryNotEmpty``, ``PermissionDenied`` (code
-changed its mode), ``TooLarge``, ``StorageFull``, ``TooManyFiles``.
+needed), ``NotADirectory``, ``SymbolicLink``, ``Changed`` (replaced while being opened),
+``DirectoryNotEmpty``, ``PermissionDenied`` (code changed its mode), ``TooLarge``,
+``StorageFull``, ``TooManyFiles``.
 
 Output limits: stdout and stderr are each cut at MAX_STREAM_CHARS, displays at MAX_DISPLAY_BYTES
 in total, with a note saying so; request lines are limited to MAX_REQUEST_BYTES.
@@ -842,25 +843,51 @@ class DataFiles:
             return self.storage_full()
         return AgentError("Internal", f"{shown}: {error.strerror}")
 
-    def _open_child_dir(self, dir_fd, name, shown, create):
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    def _open_entry(self, dir_fd, name, shown, directory):
+        """Opens the directory (or regular file) ``name`` in ``dir_fd`` without following a link.
+
+        O_NOFOLLOW alone is not enough: gVisor (the December 2022 release) follows a final link
+        when O_DIRECTORY is given. So the entry is lstat-ed first, refused if it is a link or of
+        the wrong kind, opened, and the descriptor must be that very inode: a link swapped in
+        between the two steps is caught as well.
+        """
         try:
-            return os.open(name, flags, dir_fd=dir_fd)
-        except FileNotFoundError:
-            if not create:
-                raise AgentError("NotFound", f"{shown} does not exist")
+            before = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except OSError as error:
             raise self._refusal(dir_fd, name, shown, error) from None
+        if stat.S_ISLNK(before.st_mode):
+            raise symlink_refusal(shown)
+        if directory and not stat.S_ISDIR(before.st_mode):
+            raise AgentError("NotADirectory", f"{shown} is not a directory")
+        if not directory and stat.S_ISDIR(before.st_mode):
+            raise AgentError("NotAFile", f"{shown} is a directory, not a file; list it instead")
+        if not directory and not stat.S_ISREG(before.st_mode):
+            raise AgentError("NotAFile", f"{shown} is not a regular file (a FIFO, socket or device)")
+        # O_NONBLOCK: should a FIFO be swapped in after the lstat, opening it must not hang.
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_DIRECTORY if directory else os.O_NONBLOCK)
+        try:
+            fd = os.open(name, flags, dir_fd=dir_fd)
+        except OSError as error:
+            raise self._refusal(dir_fd, name, shown, error) from None
+        after = os.fstat(fd)
+        if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+            os.close(fd)
+            raise AgentError("Changed", f"{shown} was replaced while it was being opened (by code running in the session); try again")
+        return fd
+
+    def _open_child_dir(self, dir_fd, name, shown, create):
+        try:
+            return self._open_entry(dir_fd, name, shown, directory=True)
+        except AgentError as error:
+            if error.code != "NotFound" or not create:
+                raise
         try:
             os.mkdir(name, 0o755, dir_fd=dir_fd)
         except FileExistsError:
             pass  # made meanwhile (by code, or a concurrent upload): the open below checks what it is
         except OSError as error:
             raise self._refusal(dir_fd, name, shown, error) from None
-        try:
-            return os.open(name, flags, dir_fd=dir_fd)
-        except OSError as error:
-            raise self._refusal(dir_fd, name, shown, error) from None
+        return self._open_entry(dir_fd, name, shown, directory=True)
 
     def open_dir(self, parts, create=False):
         """A descriptor of the directory ``parts`` (created with its parents when ``create``)."""
@@ -928,8 +955,8 @@ class DataFiles:
             entries.append(self.entry(child_parts, st))
             if recursive and stat.S_ISDIR(st.st_mode):
                 try:
-                    sub = os.open(child.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-                except OSError:
+                    sub = self._open_entry(fd, child.name, "/".join(child_parts), directory=True)
+                except AgentError:
                     continue  # replaced by a link or removed meanwhile
                 try:
                     self._scan(sub, child_parts, True, entries)
@@ -966,20 +993,12 @@ class DataFiles:
         """(binary file object, entry) of a regular file, opened without following links."""
         dir_fd = self.open_dir(parts[:-1])
         try:
-            # O_NONBLOCK: a FIFO planted by code must not hang the open; it is refused below.
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-        except OSError as error:
-            raise self._refusal(dir_fd, parts[-1], "/".join(parts), error) from None
+            fd = self._open_entry(dir_fd, parts[-1], "/".join(parts), directory=False)
         finally:
             os.close(dir_fd)
         file = os.fdopen(fd, "rb", buffering=0)
         try:
-            st = os.fstat(fd)
-            if stat.S_ISDIR(st.st_mode):
-                raise AgentError("NotAFile", f"{'/'.join(parts)} is a directory, not a file; list it instead")
-            if not stat.S_ISREG(st.st_mode):
-                raise AgentError("NotAFile", f"{'/'.join(parts)} is not a regular file (a FIFO, socket or device)")
-            return file, self.entry(parts, st)
+            return file, self.entry(parts, os.fstat(fd))
         except BaseException:
             file.close()
             raise

@@ -80,7 +80,7 @@ export class AgentUnavailableError extends Error {
 
 /**
  * The agent answered with an error (`Busy`, `BadRequest`, `Internal`, or for files `NotFound`,
- * `NotAFile`, `NotADirectory`, `SymbolicLink`, `DirectoryNotEmpty`, `PermissionDenied`,
+ * `NotAFile`, `NotADirectory`, `SymbolicLink`, `Changed`, `DirectoryNotEmpty`, `PermissionDenied`,
  * `TooLarge`, `StorageFull`, `TooManyFiles`). The sandbox itself is fine.
  */
 export class AgentRequestError extends Error {

@@ -117,6 +117,8 @@ function fileError(error: AgentRequestError, maxUploadBytes: number): DataPlaneE
       return new DataPlaneError(400, 'NotADirectory', `${reason} A name before a "/" must be a directory.`);
     case 'SymbolicLink':
       return new DataPlaneError(400, 'SymbolicLinkNotFollowed', reason);
+    case 'Changed':
+      return new DataPlaneError(409, 'FileChanged', reason);
     case 'DirectoryNotEmpty':
       return new DataPlaneError(409, 'DirectoryNotEmpty', reason);
     case 'PermissionDenied':
