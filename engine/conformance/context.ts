@@ -51,11 +51,12 @@ export async function servicePrincipalFor(role: Role | null, scope: string): Pro
   return { clientId: created.servicePrincipal.clientId, clientSecret: created.clientSecret, servicePrincipalId: created.servicePrincipal.id };
 }
 
-async function readyPool(engine: TestEngine, settings: Record<string, unknown>): Promise<PoolDto> {
-  const pool = await createPool(HOST_OPERATOR, { name: uniqueName('conf'), isolation: 'runc', cooldownPeriodInSeconds: 600, memoryGi: 0.5, ...settings });
-  const ready = Number(settings.readySessionInstances);
-  await waitFor(`${ready} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= ready, 120_000);
-  return pool;
+function createConformancePool(settings: { readySessionInstances: number; maxConcurrentSessions: number }): Promise<PoolDto> {
+  return createPool(HOST_OPERATOR, { name: uniqueName('conf'), isolation: 'runc', cooldownPeriodInSeconds: 600, memoryGi: 0.5, ...settings });
+}
+
+async function waitUntilReady(engine: TestEngine, pool: PoolDto): Promise<void> {
+  await waitFor(`${pool.readySessionInstances} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= pool.readySessionInstances, 240_000);
 }
 
 /** Registers the suite's set-up and tear-down; the context's fields exist once beforeAll has run. */
@@ -64,14 +65,19 @@ export function useConformanceContext(): ConformanceContext {
   beforeAll(async () => {
     const engine = await startTestEngine();
     context.engine = engine;
-    context.pool = await readyPool(engine, { readySessionInstances: 3, maxConcurrentSessions: 40 });
-    context.smallPool = await readyPool(engine, { readySessionInstances: 1, maxConcurrentSessions: 1 });
-    context.endpoint = engine.url + new URL(context.pool.poolManagementEndpoint).pathname;
-    context.smallEndpoint = engine.url + new URL(context.smallPool.poolManagementEndpoint).pathname;
+    // Every database write first, back to back, then the long wait for sandboxes: on a loaded
+    // machine a Prisma transaction that must open a fresh connection after an idle minute can
+    // miss its 2 s start deadline.
+    context.pool = await createConformancePool({ readySessionInstances: 3, maxConcurrentSessions: 40 });
+    context.smallPool = await createConformancePool({ readySessionInstances: 1, maxConcurrentSessions: 1 });
     context.executor = await servicePrincipalFor('SESSION_EXECUTOR', `/sessionPools/${context.pool.name}`);
     context.smallExecutor = await servicePrincipalFor('SESSION_EXECUTOR', `/sessionPools/${context.smallPool.name}`);
+    context.endpoint = engine.url + new URL(context.pool.poolManagementEndpoint).pathname;
+    context.smallEndpoint = engine.url + new URL(context.smallPool.poolManagementEndpoint).pathname;
+    await waitUntilReady(engine, context.pool);
+    await waitUntilReady(engine, context.smallPool);
     context.token = (scope, credentials = context.executor) => requestToken(credentials, scope);
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     for (const pool of [context.pool, context.smallPool]) if (pool) await deletePool(HOST_OPERATOR, pool.name).catch(() => undefined);
     await context.engine?.stop();
