@@ -13,7 +13,7 @@ import type { Principal } from '../lib/auth/access';
 import { POOL_CHANGED_CHANNEL } from '../lib/services/pool-events';
 import { PRINCIPAL_CHANGED_CHANNEL } from '../lib/services/principal-events';
 import { loadServicePrincipalAccess } from '../lib/services/principals';
-import { bearerTokenFrom, verifyAccessToken } from '../lib/tokens/access-token';
+import { bearerTokenFrom, isUserToken, verifyAccessToken } from '../lib/tokens/access-token';
 import { DATA_PLANE_AUDIENCE } from '../lib/tokens/audiences';
 import type { PostgresListener } from './listener';
 import { loadPoolByName, type PoolConfig } from './pools';
@@ -63,11 +63,15 @@ export class AccessCache {
   }
 
   /**
-   * The service principal behind an `Authorization: Bearer` header, for the data plane.
+   * The caller behind an `Authorization: Bearer` header, for the data plane.
    * Throws AppError UNAUTHORIZED saying what is wrong and how to get a good token.
    */
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const token = bearerTokenFrom(authorization ?? null);
+    // A person's token (the portal's code console) is checked in full every time: the console
+    // sends little traffic, and disabling a person or changing their password sends no
+    // notification this cache could follow.
+    if (isUserToken(token)) return verifyAccessToken(token, DATA_PLANE_AUDIENCE);
     const now = Date.now();
     const known = this.tokens.get(token);
     if (known && known.expiresAtMs > now && now - known.verifiedAtMs < SIGNATURE_TRUST_MS) {

@@ -1,10 +1,12 @@
-// Access tokens for service principals: short-lived JWTs signed with the installation's
-// keys, shaped like Entra ID's app-only tokens so Azure tooling handles them as usual.
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+// Access tokens: short-lived JWTs signed with the installation's keys. Service principals get
+// them from the token endpoint, shaped like Entra ID's app-only tokens so Azure tooling handles
+// them as usual. Signed-in people get data-plane tokens too, but only from the portal's own
+// server code (the code console), which uses them on their behalf and never hands them out.
+import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Principal } from '../auth/access';
 import { env } from '../env';
 import { AppError } from '../errors';
-import { loadServicePrincipal } from '../services/principals';
+import { loadServicePrincipal, loadUserPrincipal } from '../services/principals';
 import { DATA_PLANE_AUDIENCE, MANAGEMENT_AUDIENCE, type TokenAudience } from './audiences';
 import { currentSigningKey, publicJwks, SIGNING_ALGORITHM } from './signing-keys';
 
@@ -39,6 +41,46 @@ export async function issueAccessToken(
   return { accessToken, expiresIn: ACCESS_TOKEN_LIFETIME_SECONDS, expiresOn: now + ACCESS_TOKEN_LIFETIME_SECONDS };
 }
 
+/**
+ * A person's data-plane token lives five minutes: the portal mints one per call to the engine,
+ * and a short life bounds what a leaked one could do (disabling the person or changing their
+ * password ends it at once anyway, see verifyAccessToken).
+ */
+export const USER_TOKEN_LIFETIME_SECONDS = 300;
+/** Entra marks a token's kind of identity in `idtyp`: "app" for service principals, "user" for people. */
+const USER_IDENTITY_TYPE = 'user';
+
+/**
+ * A data-plane token for a signed-in person, for the portal to call the engine with their
+ * identity. `authTime` is when their portal session began (epoch ms, the cookie's own claim,
+ * ADR 0003): a password change after it ends the token as it ends the session.
+ */
+export async function issueUserDataPlaneToken(user: { id: string; authTime: number }): Promise<string> {
+  const { kid, privateKey } = await currentSigningKey();
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ oid: user.id, idtyp: USER_IDENTITY_TYPE, authTime: user.authTime, ver: '2.0' })
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: 'JWT', kid })
+    .setIssuer(tokenIssuer())
+    .setSubject(user.id)
+    .setAudience(DATA_PLANE_AUDIENCE)
+    .setIssuedAt(now)
+    .setNotBefore(now - 60)
+    .setExpirationTime(now + USER_TOKEN_LIFETIME_SECONDS)
+    .sign(privateKey);
+}
+
+/**
+ * Whether a token claims to speak for a person. Read without verifying the signature, so only
+ * to decide how to verify it: verifyAccessToken checks it either way.
+ */
+export function isUserToken(token: string): boolean {
+  try {
+    return decodeJwt(token).idtyp === USER_IDENTITY_TYPE;
+  } catch {
+    return false;
+  }
+}
+
 const HOW_TO_GET_TOKEN: Record<TokenAudience, string> = {
   [DATA_PLANE_AUDIENCE]: 'Request a token with scope https://dynamicsessions.io/.default.',
   [MANAGEMENT_AUDIENCE]: 'Request a token with scope https://management.azure.com/.default.',
@@ -60,15 +102,15 @@ async function verifySignature(token: string, audience: TokenAudience) {
 }
 
 /**
- * Verifies a bearer token for `audience` and returns the service principal it speaks for,
- * with role assignments freshly read from the database. Throws UNAUTHORIZED with a message
- * saying what was wrong and how to get a good token.
+ * Verifies a bearer token for `audience` and returns the principal it speaks for (a service
+ * principal, or a person for the portal's own data-plane tokens), with role assignments freshly
+ * read from the database. Throws UNAUTHORIZED with a message saying what was wrong and how to
+ * get a good token.
  */
 export async function verifyAccessToken(token: string, audience: TokenAudience): Promise<Principal> {
-  let subject: string | undefined;
+  let payload: JWTPayload;
   try {
-    const { payload } = await verifySignature(token, audience);
-    subject = payload.sub;
+    ({ payload } = await verifySignature(token, audience));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) {
       throw unauthorized(`The access token expired at ${new Date(Number(error.payload.exp) * 1000).toISOString()}. ${HOW_TO_GET_TOKEN[audience]}`);
@@ -86,6 +128,15 @@ export async function verifyAccessToken(token: string, audience: TokenAudience):
       throw unauthorized(`The access token is malformed (${error.message}). Send "Authorization: Bearer <token>" with a token from the token endpoint.`);
     }
     throw error;
+  }
+  const subject = payload.sub;
+  if (payload.idtyp === USER_IDENTITY_TYPE) {
+    const authTime = payload.authTime;
+    const person = subject && typeof authTime === 'number' ? await loadUserPrincipal(subject, authTime) : null;
+    if (!person) {
+      throw unauthorized('The person this token speaks for has been disabled, changed their password since signing in, or no longer exists. Sign in to the portal again.');
+    }
+    return person;
   }
   const principal = subject ? await loadServicePrincipal(subject) : null;
   if (!principal) {
