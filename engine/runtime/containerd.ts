@@ -390,7 +390,7 @@ async function mountAgentSocketDir(path: string): Promise<void> {
 
 /** Unmounts and removes the agent socket folder; nothing to do when it is already gone. */
 async function unmountAgentSocketDir(path: string): Promise<void> {
-  if (isMountPoint(path)) await execFileAsync('umount', [path]);
+  if (isMountPoint(path)) await execFileAsync('umount', [path]).catch((error: unknown) => { if (isMountPoint(path)) throw error; }); // a concurrent removal may unmount it first
   await rm(path, { recursive: true, force: true });
 }
 
