@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { currentSigningKey, SIGNING_ALGORITHM } from '../../lib/tokens/signing-keys';
 import { tokenIssuer } from '../../lib/tokens/access-token';
 import { requestToken, servicePrincipalFor, type ConformanceContext } from './context';
-import { pythonJson, send } from './wire';
+import { sendDocumented } from './documented';
+import { REQUEST_TIMEOUT_MS } from './replay';
+import { pythonJson } from './wire';
 
 /** A token signed with the installation's real key, with the claims `issueAccessToken` sets and the given overrides. */
 async function signedToken(servicePrincipalId: string, clientId: string, overrides: { audience: string; expiresAt: number }): Promise<string> {
@@ -93,7 +95,7 @@ export function refusals(context: ConformanceContext): void {
       it(`${refusal.status} ${refusal.code} for ${refusal.name}, in Azure's error shape, nothing allocated`, async () => {
         const identifier = randomUUID();
         const authorization = await refusal.authorization(context);
-        const response = await send({
+        const response = await sendDocumented({
           method: 'POST',
           url: `${context.endpoint}/code/execute?identifier=${identifier}&api-version=2024-02-02-preview`,
           headers: [['User-Agent', 'langchain-azure-dynamic-sessions/0.2.0 (Language=Python)'], ...(authorization ? ([['Authorization', authorization]] as [string, string][]) : []), ['Content-Type', 'application/json']],
@@ -105,7 +107,7 @@ export function refusals(context: ConformanceContext): void {
         if (refusal.status === 401) expect(response.headers['www-authenticate']).toBe('Bearer');
         const allocated = await context.engine.db.query(`SELECT 1 FROM sessions WHERE pool_id = $1 AND identifier = $2`, [context.pool.id, identifier]);
         expect(allocated.rowCount).toBe(0);
-      });
+      }, REQUEST_TIMEOUT_MS);
     }
   });
 }

@@ -1,10 +1,11 @@
 // A client's replay: its requests as a table of steps, run in order against one session (one
 // identifier, as the client keeps it), each followed by assertions on every field that client
-// reads from the response.
+// reads from the response, and each response checked against the engine's OpenAPI document.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseSession, type ConformanceContext } from './context';
-import { send, type WireRequest, type WireResponse } from './wire';
+import { sendDocumented } from './documented';
+import type { WireRequest, WireResponse } from './wire';
 
 export type ClientState = {
   /** The pool management endpoint as configured in the client (no trailing slash). */
@@ -53,9 +54,9 @@ export function replayClient(context: ConformanceContext, replay: ClientReplay):
 
     for (const step of replay.steps) {
       it(step.name, async () => {
-        const response = await send(await step.request(client));
+        const response = await sendDocumented(await step.request(client));
         await step.reads(response, client);
-      });
+      }, REQUEST_TIMEOUT_MS);
     }
   });
 }
@@ -82,6 +83,12 @@ export function legacyFiles(response: WireResponse): { filename: string; size: n
   expect(Array.isArray(response.json?.value), response.text).toBe(true);
   return (response.json.value as { properties: never }[]).map((entry) => entry.properties);
 }
+
+/**
+ * A request that needs a new session waits for a sandbox to start when the warm ones are taken
+ * (the engine waits up to 60 s); on a loaded 2-core machine that is far beyond Vitest's default.
+ */
+export const REQUEST_TIMEOUT_MS = 120_000;
 
 export const bearer = (client: ClientState): [string, string] => ['Authorization', `Bearer ${client.token}`];
 

@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { countByState, waitFor } from '../testing/harness';
 import { releaseSession, type ConformanceContext } from './context';
-import { SAMPLE_CSV } from './replay';
-import { compactJson, fetchFormData, send, type WireResponse } from './wire';
+import { REQUEST_TIMEOUT_MS, SAMPLE_CSV } from './replay';
+import { sendDocumented as send } from './documented';
+import { compactJson, fetchFormData, type WireResponse } from './wire';
 
 const NEW = '2025-10-02-preview';
 const LEGACY = '2024-02-02-preview';
@@ -40,7 +41,7 @@ export function scenarios(context: ConformanceContext): void {
       expect(later.json).toMatchObject({ status: 'Succeeded', result: { executionResult: 4 } });
       expect(later.headers['x-ms-session-guid']).toBe(legacy.headers['x-ms-session-guid']);
       await releaseSession(context, context.endpoint, identifier);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
 
     it('a matplotlib figure comes back as a PNG image on both contracts', async () => {
       const identifier = randomUUID();
@@ -51,7 +52,7 @@ export function scenarios(context: ConformanceContext): void {
         expect(Buffer.from(result.base64_data, 'base64').subarray(1, 4).toString()).toBe('PNG');
       }
       await releaseSession(context, context.endpoint, identifier);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
 
     it('a file is uploaded, listed, downloaded and deleted (new contract, /files)', async () => {
       const identifier = randomUUID();
@@ -68,7 +69,7 @@ export function scenarios(context: ConformanceContext): void {
       expect(gone.status).toBe(404);
       expect(gone.headers['x-ms-error-code']).toBe(gone.json.error.code);
       await releaseSession(context, context.endpoint, identifier);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
 
     it('an asynchronous execution answers 202 with operation-id and Operation-Location, and is polled to its result', async () => {
       const identifier = randomUUID();
@@ -89,7 +90,7 @@ export function scenarios(context: ConformanceContext): void {
       );
       expect(polled.json).toMatchObject({ id: accepted.json.id, status: 'Succeeded', result: { stdout: 'done\n', executionResult: 42 } });
       await releaseSession(context, context.endpoint, identifier);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
 
     it('DELETE /session frees the identifier: its next request gets a fresh, empty session', async () => {
       const identifier = randomUUID();
@@ -102,7 +103,7 @@ export function scenarios(context: ConformanceContext): void {
       expect(again.json.properties.stderr).toMatch(/NameError/);
       expect(again.headers['x-ms-session-guid']).not.toBe(first.headers['x-ms-session-guid']);
       await releaseSession(context, context.endpoint, identifier);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
 
     it('a pool at maxConcurrentSessions refuses a new identifier with 429 SessionPoolCapacityReached; existing sessions go on', async () => {
       const holder = randomUUID();
@@ -115,6 +116,6 @@ export function scenarios(context: ConformanceContext): void {
       await releaseSession(context, context.smallEndpoint, holder);
       // Freed: the pool refills its one sandbox for the next test that needs it.
       await waitFor('the small pool to refill', async () => ((await countByState(context.engine, context.smallPool.id)).READY ?? 0) >= 1, 60_000);
-    });
+    }, 2 * REQUEST_TIMEOUT_MS);
   });
 }
