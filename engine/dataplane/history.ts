@@ -18,6 +18,12 @@ export const HISTORY_RETENTION_DAYS = 30;
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 const PRUNE_BATCH = 10_000;
 const MAX_BATCH = 200;
+/**
+ * How long a queued row waits for others to share its write. Back-to-back requests (an agent
+ * loop) would otherwise each pay for a write racing the next request for the CPU and the
+ * session's row; a session stays busy this much longer, which only delays its cooldown.
+ */
+const FLUSH_DELAY_MS = 25;
 const COMPLETE_ATTEMPTS = 5;
 
 /** Azure's execution statuses (SessionCodeExecutionResource.status) that Sandpool reports. */
@@ -162,7 +168,7 @@ export class RequestHistory {
       return;
     }
     this.queue.push(entry);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    this.flushing ??= new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)).then(() => this.flush());
   }
 
   /** Writes an asynchronous execution that has just started; the caller then answers 202. */
