@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_OPERATOR } from '../../lib/auth/access';
-import { deletePool } from '../../lib/services/pools';
+import { deletePool, updatePool } from '../../lib/services/pools';
 import { createEngineServer } from '../server';
 import { execute, poolWithReady, startTestEngine, waitFor, type TestEngine } from '../testing/harness';
 import { registerFiles } from './files';
@@ -16,17 +16,18 @@ const NEW = '2025-10-02-preview';
 let engine: TestEngine;
 let pool: Awaited<ReturnType<typeof poolWithReady>>;
 
-// The suite works in three sessions, all started before it begins, so it never waits for a
-// refill on a busy host: LEGACY (files/upload and friends), NEW (/files), BIG (large files,
-// links, the storage quota).
+// The suite works in four sessions, all started before it begins, so it never waits for a
+// sandbox on a busy host: LEGACY (files/upload and friends), NEW (/files), BIG (large files,
+// links, the storage quota), SLOW (the last test, a stalled upload).
 const LEGACY_ID = 'files-legacy';
 const NEW_ID = 'files-new';
 const BIG_ID = 'files-big';
+const SLOW_ID = 'files-slow';
 
 beforeAll(async () => {
   engine = await startTestEngine();
   // /mnt/data is a 64 MiB tmpfs in test engines; it counts against the memory limit.
-  pool = await testPool({ isolation: 'runc', readySessionInstances: 3, maxConcurrentSessions: 4, cooldownPeriodInSeconds: 3600, memoryGi: 1 });
+  pool = await testPool({ isolation: 'runc', readySessionInstances: 4, maxConcurrentSessions: 5, cooldownPeriodInSeconds: 3600, memoryGi: 1 });
 }, 300_000);
 
 afterAll(async () => {
@@ -425,34 +426,6 @@ describe('limits', () => {
 });
 
 describe('sessions and callers', () => {
-  it('keeps the session busy during a slow upload (no cooldown under it) and streams to the sandbox as bytes arrive', async () => {
-    const shortPool = await testPool({ isolation: 'runc', readySessionInstances: 1, maxConcurrentSessions: 2, cooldownPeriodInSeconds: 10, memoryGi: 1 });
-    try {
-      const id = 'slow-upload-1';
-      // Allocate the session first, then upload half, stall past the cooldown, and finish.
-      const first = await execute(engine.url, shortPool.endpoint, shortPool.token, id, '1');
-      const sessionId = first.sessionId;
-      let reachedSandbox: unknown;
-      async function* slowly(): AsyncGenerator<Buffer> {
-        yield* zeros(3 * MIB);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        // Half the file is in the sandbox (in the upload's temporary file) before the rest is sent.
-        const probe = await execute(engine.url, shortPool.endpoint, shortPool.token, id, "import os\nsum(os.path.getsize('/mnt/data/' + n) for n in os.listdir('/mnt/data') if n.startswith('.sandpool-upload-'))");
-        reachedSandbox = probe.body.properties?.result;
-        await new Promise((resolve) => setTimeout(resolve, 11_000));
-        yield* zeros(3 * MIB);
-      }
-      const response = await rawUpload(url('files/upload', id, {}, engine.url, shortPool.endpoint), 'slow.bin', slowly(), { token: shortPool.token });
-      expect(response.status, JSON.stringify(response.body)).toBe(200);
-      expect(reachedSandbox).toBeGreaterThanOrEqual(2 * MIB);
-      const after = await execute(engine.url, shortPool.endpoint, shortPool.token, id, "import os\nos.path.getsize('/mnt/data/slow.bin')");
-      expect(after.sessionId).toBe(sessionId);
-      expect(after.body.properties?.result).toBe(6 * MIB);
-    } finally {
-      await deletePool(HOST_OPERATOR, shortPool.pool.name);
-    }
-  }, 240_000);
-
   it('moves the cooldown on every files request', async () => {
     await upload('files/upload', LEGACY_ID, [{ name: 't.txt', data: Buffer.from('t') }]);
     // Each request's closing touch is written just after its reply: let the upload's land.
@@ -484,4 +457,27 @@ describe('sessions and callers', () => {
       await deletePool(HOST_OPERATOR, other.pool.name);
     }
   });
+
+  // Last: its short cooldown lets every idle session of the pool go.
+  it('keeps the session busy during a slow upload (no cooldown under it) and streams to the sandbox as bytes arrive', async () => {
+    await updatePool(HOST_OPERATOR, pool.pool.name, { cooldownPeriodInSeconds: 10 });
+    // Allocate the session first, then upload half, stall past the cooldown, and finish.
+    const first = await execute(engine.url, pool.endpoint, pool.token, SLOW_ID, '1');
+    let reachedSandbox: unknown;
+    async function* slowly(): AsyncGenerator<Buffer> {
+      yield* zeros(3 * MIB);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Half the file is in the sandbox (in the upload's temporary file) before the rest is sent.
+      const probe = await execute(engine.url, pool.endpoint, pool.token, SLOW_ID, "import os\nsum(os.path.getsize('/mnt/data/' + n) for n in os.listdir('/mnt/data') if n.startswith('.sandpool-upload-'))");
+      reachedSandbox = probe.body.properties?.result;
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      yield* zeros(3 * MIB);
+    }
+    const response = await rawUpload(url('files/upload', SLOW_ID), 'slow.bin', slowly());
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(reachedSandbox).toBeGreaterThanOrEqual(2 * MIB);
+    const after = await execute(engine.url, pool.endpoint, pool.token, SLOW_ID, "import os\nos.path.getsize('/mnt/data/slow.bin')");
+    expect(after.sessionId).toBe(first.sessionId);
+    expect(after.body.properties?.result).toBe(6 * MIB);
+  }, 120_000);
 });
