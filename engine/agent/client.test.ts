@@ -338,8 +338,13 @@ describe('AgentClient file transfers against a scripted fake agent', () => {
 // -------------------------------------------------------------------------------------------
 // The real image, in a real container.
 
-// SANDPOOL_AGENT_TEST_RUNTIME=runsc runs the same tests under gVisor (slower: allow ~10 s to start).
-const runtime = process.env.SANDPOOL_AGENT_TEST_RUNTIME === 'runsc' ? 'runsc' : 'runc';
+// The kernel tests run under runc; the file tests under runc and gVisor, whose path handling
+// differs (a runsc release followed final links despite O_NOFOLLOW). SANDPOOL_AGENT_TEST_RUNTIME
+// (runc or runsc) runs everything under that one runtime instead.
+type AgentRuntime = 'runc' | 'runsc';
+const onlyRuntime = process.env.SANDPOOL_AGENT_TEST_RUNTIME === 'runsc' ? 'runsc' : process.env.SANDPOOL_AGENT_TEST_RUNTIME === 'runc' ? 'runc' : undefined;
+const KERNEL_TEST_RUNTIMES: AgentRuntime[] = onlyRuntime ? [onlyRuntime] : ['runc'];
+const FILE_TEST_RUNTIMES: AgentRuntime[] = onlyRuntime ? [onlyRuntime] : ['runc', 'runsc'];
 
 const ctr = (...args: string[]) => execFileAsync('ctr', ['-n', CONTAINERD_NAMESPACE, ...args], { timeout: 60_000 });
 
@@ -349,7 +354,7 @@ type AgentContainer = { id: string; agent: AgentClient; dataDir: string | undefi
  * The code-interpreter image run with `ctr`, its agent ready. The agent's socket folder comes
  * from the host; /mnt/data is a host folder too, or a tmpfs of `dataTmpfsBytes` (as sandboxes get).
  */
-async function startAgentContainer({ dataTmpfsBytes }: { dataTmpfsBytes?: number } = {}): Promise<AgentContainer> {
+async function startAgentContainer(runtime: AgentRuntime, { dataTmpfsBytes }: { dataTmpfsBytes?: number } = {}): Promise<AgentContainer> {
   const id = `sandpool-agent-test-${process.pid}-${randomBytes(3).toString('hex')}`;
   // The first run builds the image (several minutes); later runs find it in containerd.
   const { reference } = await ensureCodeInterpreterImage((message) => console.log(`  [image] ${message}`));
@@ -411,14 +416,14 @@ async function startAgentContainer({ dataTmpfsBytes }: { dataTmpfsBytes?: number
   return { id, agent, dataDir, remove };
 }
 
-describe(`the code-interpreter agent in a ${runtime} container`, () => {
+describe.each(KERNEL_TEST_RUNTIMES)('the code-interpreter agent in a %s container', (runtime) => {
   let container: AgentContainer | undefined;
   let id: string;
   let dataDir: string;
   let agent: AgentClient;
 
   beforeAll(async () => {
-    container = await startAgentContainer();
+    container = await startAgentContainer(runtime);
     ({ id, agent } = container);
     dataDir = container.dataDir!;
   }, 20 * 60_000);
@@ -559,14 +564,14 @@ describe(`the code-interpreter agent in a ${runtime} container`, () => {
   });
 });
 
-describe(`files in /mnt/data through the agent in a ${runtime} container`, () => {
+describe.each(FILE_TEST_RUNTIMES)('files in /mnt/data through the agent in a %s container', (runtime) => {
   let container: AgentContainer | undefined;
   let agent: AgentClient;
   const DATA_BYTES = 8 * 1024 * 1024;
 
   beforeAll(async () => {
     // /mnt/data as sandboxes get it: a small tmpfs owned by the sandbox user.
-    container = await startAgentContainer({ dataTmpfsBytes: DATA_BYTES });
+    container = await startAgentContainer(runtime, { dataTmpfsBytes: DATA_BYTES });
     agent = container.agent;
   }, 20 * 60_000);
 
