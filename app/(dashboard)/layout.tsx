@@ -10,6 +10,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
   const links = [
     { href: '/', label: 'Overview', visible: true },
     { href: '/pools', label: 'Pools', visible: canAnywhere(principal, 'pools.read') },
+    { href: '/console', label: 'Console', visible: canAnywhere(principal, 'sessions.execute') },
     { href: '/users', label: 'Users', visible: canAnywhere(principal, 'principals.read') },
     { href: '/service-principals', label: 'Service principals', visible: canAnywhere(principal, 'principals.read') },
     { href: '/role-assignments', label: 'Role assignments', visible: canAnywhere(principal, 'roleAssignments.read') },
