@@ -10,6 +10,9 @@ function createClient() {
   return new PrismaClient({
     adapter,
     omit: { user: { passwordHash: true }, servicePrincipal: { secretHash: true }, signingKey: { privateJwkEncrypted: true } },
+    // Prisma's defaults (2 s to get a connection, 5 s per transaction) fail audited writes on a
+    // busy small host; these still end a transaction that is truly stuck.
+    transactionOptions: { maxWait: 10_000, timeout: 20_000 },
   });
 }
 
