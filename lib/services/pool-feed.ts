@@ -159,10 +159,12 @@ export async function openPoolEventStream(principal: Principal, poolName: string
     onLost: close,
   });
   signal.addEventListener('abort', close);
+  if (signal.aborted) close();
 
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
       output = controller;
+      if (isClosed) return controller.close();
       write(`retry: ${RECONNECT_DELAY_MS}\n: connected\n\n`);
       timers.push(setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS), setTimeout(close, MAX_STREAM_MS));
       try {

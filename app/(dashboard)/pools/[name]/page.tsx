@@ -82,7 +82,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
             <LiveLanes />
           </div>
         </Card>
-        <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
+        <div className="grid items-start gap-6 xl:grid-cols-[minmax(0,1fr)_minmax(0,1fr)]">
           <Card>
             <CardHeader title="Ready and allocated, last hour" />
             <OccupancyChart />
