@@ -56,7 +56,12 @@ function createConformancePool(settings: { readySessionInstances: number; maxCon
 }
 
 async function waitUntilReady(engine: TestEngine, pool: PoolDto): Promise<void> {
-  await waitFor(`${pool.readySessionInstances} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= pool.readySessionInstances, 240_000);
+  try {
+    await waitFor(`${pool.readySessionInstances} ready sessions in ${pool.name}`, async () => ((await countByState(engine, pool.id)).READY ?? 0) >= pool.readySessionInstances, 240_000);
+  } catch (error) {
+    const failures = await engine.db.query<{ reason: string }>(`SELECT failure_reason AS reason FROM sessions WHERE pool_id = $1 AND state = 'FAILED' LIMIT 5`, [pool.id]);
+    throw new Error(`${(error as Error).message}; by state ${JSON.stringify(await countByState(engine, pool.id))}; failed starts: ${JSON.stringify(failures.rows.map((row) => row.reason))}`);
+  }
 }
 
 /** Registers the suite's set-up and tear-down; the context's fields exist once beforeAll has run. */

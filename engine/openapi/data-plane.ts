@@ -191,7 +191,7 @@ export function dataPlaneOpenApi() {
           summary: `The files in \`path\`. ${legacyVersions} The legacy shape lists every file below \`path\` by its relative path.`,
           security,
           parameters: [...SESSION_PARAMETERS, param('directory'), { name: 'recursive', in: 'query', required: false, description: 'New shape only: include everything below `path`.', schema: { type: 'string', enum: ['true', 'false', '1', '0'] } }],
-          responses: { '200': { description: 'The files.', content: json({ oneOf: [ref('PagedSessionResourceFile'), ref('LegacyFileCollection')] }) }, ...SESSION_REFUSALS, ...FILE_ERRORS },
+          responses: { '200': { description: 'The files.', content: json({ anyOf: [ref('PagedSessionResourceFile'), ref('LegacyFileCollection')] }) }, ...SESSION_REFUSALS, ...FILE_ERRORS },
         },
         post: {
           operationId: 'SessionResourceFiles_Upload',
@@ -210,7 +210,7 @@ export function dataPlaneOpenApi() {
           summary: `A file's metadata. ${legacyVersions}`,
           security,
           parameters: [...SESSION_PARAMETERS, param('directory'), fileNameParameter],
-          responses: { '200': { description: 'The file.', content: json({ oneOf: [ref('SessionResourceFile'), ref('LegacyFileCollection')] }) }, ...SESSION_REFUSALS, ...FILE_ERRORS },
+          responses: { '200': { description: 'The file.', content: json({ anyOf: [ref('SessionResourceFile'), ref('LegacyFileCollection')] }) }, ...SESSION_REFUSALS, ...FILE_ERRORS },
         },
         delete: {
           operationId: 'SessionResourceFiles_Delete',
