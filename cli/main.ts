@@ -18,7 +18,8 @@ program
   .command('test')
   .description('Provision a separate test installation and run every test: unit, integration and end-to-end.')
   .option('--only <suite>', 'run one suite: unit or e2e')
-  .action(async (options: { only?: string }) => (await import('./commands/test')).test(options));
+  .option('--spec <filter>', 'end-to-end: run only the spec files whose name matches (e.g. pools)')
+  .action(async (options: { only?: string; spec?: string }) => (await import('./commands/test')).test(options));
 
 const user = program.command('user').description('Manage the people who sign in to the portal.');
 user

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..');
@@ -31,4 +31,34 @@ export async function signIn(page: Page, email: string, password: string): Promi
 export async function sandpool(...args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [join(repoRoot, 'bin/sandpool.mjs'), ...args], { cwd: repoRoot, env: process.env, timeout: 60_000 });
   return stdout;
+}
+
+export type PoolOptions = { readySessions: number; maxSessions: number };
+
+/**
+ * A small runc pool made by the operator CLI (this machine has few cores): the pool-page
+ * tests watch the real engine fill it.
+ */
+export async function createPoolWithCli(name: string, options: PoolOptions): Promise<void> {
+  await sandpool(
+    'pool', 'create', name,
+    '--isolation', 'runc',
+    '--ready-sessions', String(options.readySessions),
+    '--max-sessions', String(options.maxSessions),
+    '--cpu', '0.25',
+  );
+}
+
+/** Runs `code` for `identifier` through the engine's data plane, as an Azure client would, with a Session Executor's token. */
+export async function executeInPool(request: APIRequestContext, poolName: string, identifier: string, code: string): Promise<unknown> {
+  const created = JSON.parse(await sandpool('sp', 'create', '--name', unique('executor'), '--role', 'Session Executor', '--scope', `/sessionPools/${poolName}`)) as { clientId: string };
+  const token = (await sandpool('token', created.clientId)).trim();
+  const endpoint = `${process.env.E2E_ENGINE_URL}/subscriptions/${randomUUID()}/resourceGroups/e2e/sessionPools/${poolName}`;
+  const response = await request.post(`${endpoint}/code/execute?api-version=2024-02-02-preview&identifier=${encodeURIComponent(identifier)}`, {
+    headers: { authorization: `Bearer ${token}` },
+    data: { properties: { codeInputType: 'inline', executionType: 'synchronous', code } },
+    timeout: 120_000,
+  });
+  expect(response.status()).toBe(200);
+  return ((await response.json()) as { properties: { result: unknown } }).properties.result;
 }

@@ -39,7 +39,7 @@ function run(title: string, command: string, args: string[], env: NodeJS.Process
   });
 }
 
-export async function test(options: { only?: string }): Promise<void> {
+export async function test(options: { only?: string; spec?: string }): Promise<void> {
   if (options.only && !['unit', 'e2e'].includes(options.only)) {
     throw new StepError(`Unknown suite "${options.only}".`, 'Use --only unit or --only e2e, or leave it out to run everything.');
   }
@@ -101,7 +101,7 @@ export async function test(options: { only?: string }): Promise<void> {
       await step('Integration database', (progress) => applyMigrations(integrationUrl, progress));
       await timed('unit + integration (vitest)', () => run('Unit and integration tests', vitest, ['run'], { ...env, DATABASE_URL: integrationUrl }));
     }
-    if (options.only !== 'unit') await timed('end-to-end (playwright)', () => run('End-to-end tests in Chromium', playwright, ['test'], env));
+    if (options.only !== 'unit') await timed('end-to-end (playwright)', () => run('End-to-end tests in Chromium', playwright, ['test', ...(options.spec ? [options.spec] : [])], env));
   } finally {
     await stack.stop();
   }
