@@ -36,7 +36,8 @@ describe('a runc pool', () => {
     expect(first.body.properties).toMatchObject({ status: 'Success', result: 42, executionResult: 42, stdout: '', stderr: '' });
     const again = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x + 1)\nimport sys; print("oops", file=sys.stderr)\n{"a": [1, 2]}');
     expect(again.sessionId).toBe(first.sessionId);
-    expect(again.body.properties).toMatchObject({ status: 'Success', stdout: '43\n', stderr: 'oops\n', result: { a: [1, 2] } });
+    // Lists and dicts come back as IPython's text repr, as Azure returns them (reference §4.2.1).
+    expect(again.body.properties).toMatchObject({ status: 'Success', stdout: '43\n', stderr: 'oops\n', result: "{'a': [1, 2]}" });
     const other = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "'x' in globals()");
     expect(other.sessionId).not.toBe(first.sessionId);
     expect(other.body.properties?.result).toBe(false);
@@ -70,9 +71,9 @@ describe('a runc pool', () => {
 
   it('has no network interface but loopback', async () => {
     const response = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "import os\nsorted(os.listdir('/sys/class/net'))");
-    expect(response.body.properties?.result).toEqual(['lo']);
+    expect(response.body.properties?.result).toBe("['lo']");
     const routes = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "open('/proc/net/route').read().splitlines()[1:]");
-    expect(routes.body.properties?.result).toEqual([]);
+    expect(routes.body.properties?.result).toBe('[]');
   });
 
   it('runs code as an unprivileged user on a read-only root, with /mnt/data writable', async () => {
@@ -86,7 +87,7 @@ describe('a runc pool', () => {
       "[os.getuid(), writable, open('/proc/self/status').read().split('CapEff:')[1].split()[0]]",
     ].join('\n');
     const response = await execute(engine.url, pool.endpoint, pool.token, 'state-2', code);
-    expect(response.body.properties?.result).toEqual([1000, false, '0000000000000000']);
+    expect(response.body.properties?.result).toBe("[1000, False, '0000000000000000']");
     const read = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "open('/mnt/data/note.txt').read()");
     expect(read.body.properties?.result).toBe('kept');
   });

@@ -36,7 +36,7 @@ describe('engine restart', () => {
 
     const after = await execute(url, endpoint, token, 'survivor-1', "[answer, open('/mnt/data/kept.txt').read()]");
     expect(after.sessionId).toBe(before.sessionId);
-    expect(after.body.properties).toMatchObject({ status: 'Success', result: [42, 'still here'] });
+    expect(after.body.properties).toMatchObject({ status: 'Success', result: "[42, 'still here']" });
     // The pool is refilled and consistent: one ready, one allocated, nothing stuck pending.
     await waitFor('pool settled', async () => {
       const rows = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state IN ('PENDING','READY','ALLOCATED') GROUP BY state`, [pool.id]);

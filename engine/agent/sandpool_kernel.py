@@ -6,11 +6,12 @@ folder is then sys.path[0], which is how IPython finds it again as the extension
 ``--ext=sandpool_kernel``. As an extension it runs inside the kernel, before the first
 cell, and does three things:
 
-1. Registers a private display format, ``application/vnd.sandpool.value+json``, for plain
-   JSON-able values (None, bool, int, float, str, and lists/tuples/dicts of them). IPython
-   only offers ``text/plain`` for a cell's last expression; this lets the agent return
-   ``2`` or ``{"a": [1, 2]}`` as real JSON instead of a Python repr, while keeping the repr for
-   everything else. The agent strips this format from what it returns as displays.
+1. Registers a private display format, ``application/vnd.sandpool.value+json``, for JSON
+   primitives (None, bool, int, finite float, str). IPython only offers ``text/plain`` for a
+   cell's last expression; this lets the agent return ``2`` or ``"abc"`` as real JSON, as
+   Azure does, while lists, dicts and everything else keep IPython's text repr (which is what
+   Azure returns for them, and what clients parse). The agent strips this format from what it
+   returns as displays.
 2. Pre-imports the modules named in ``SANDPOOL_PRELOAD`` (comma-separated). A warm pool
    exists so that a session's first request is fast; paying numpy/pandas/matplotlib's import
    time while the sandbox waits in the pool, rather than in the user's first cell, is the
@@ -27,33 +28,24 @@ VALUE_MIME = "application/vnd.sandpool.value+json"
 
 # Results bigger than this stay text/plain (IPython already abbreviates long reprs); they
 # would otherwise be serialised twice into every reply.
+# Strings bigger than this stay text/plain (IPython already abbreviates long reprs); they
+# would otherwise be serialised twice into every reply.
 _MAX_JSON_CHARS = 1_000_000
-_MAX_NODES = 100_000
-
-
-def _is_json_value(value, budget):
-    """True when value is plain JSON data; budget (a one-item list) bounds the walk."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        return False
-    if value is None or isinstance(value, (bool, int, str)):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(_is_json_value(item, budget) for item in value)
-    if isinstance(value, dict):
-        # json.dumps would silently turn 1 or None keys into strings: not a faithful value.
-        return all(isinstance(key, str) and _is_json_value(item, budget) for key, item in value.items())
-    return False
 
 
 def _as_json_text(value):
+    """JSON text for a primitive value (None, bool, int, finite float, str); None otherwise.
+
+    Only primitives: Azure returns a list or dict result as IPython's text repr, and clients
+    parse that text (AutoGen splits a package list on ",\n", reference section 4.2.1).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # "nan" and "inf" stay text, as in Azure's examples
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        return None
     try:
-        if not _is_json_value(value, [_MAX_NODES]):
-            return None
-        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
-    except (RecursionError, ValueError, TypeError):
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError):  # an int too large for the platform's converter
         return None
     return text if len(text) <= _MAX_JSON_CHARS else None
 
@@ -69,7 +61,7 @@ def _register_value_formatter(ip):
         print_method = ObjectName("_repr_sandpool_value_")
 
     formatter = ValueFormatter(parent=ip.display_formatter)
-    for kind in (type(None), bool, int, float, str, list, tuple, dict):
+    for kind in (type(None), bool, int, float, str):
         formatter.for_type(kind, _as_json_text)
     ip.display_formatter.formatters[VALUE_MIME] = formatter
     # DisplayFormatter computes only the "active" types, fixed when it was created.
