@@ -124,8 +124,13 @@ test('[SESSIONS] the session page shows the executions, and stopping the session
   await expect(executions.filter({ hasText: 'answer + 1' }).getByTestId('result')).toHaveText('42');
   await expect(executions.filter({ hasText: 'time.sleep(30)' }).getByText('Timed out', { exact: true })).toBeVisible();
   await expect(executions.filter({ hasText: 'plt.show()' }).getByRole('img')).toBeVisible();
-  await expect(detail.getByRole('list', { name: 'Files in /mnt/data' }).getByText('measurements.csv')).toBeVisible();
+  const files = detail.getByRole('list', { name: 'Files in /mnt/data' });
+  await expect(files.getByText('measurements.csv')).toBeVisible();
   await detail.screenshot({ path: 'e2e/artifacts/screenshots/session.png', fullPage: true });
+  detail.once('dialog', (dialog) => void dialog.accept());
+  await files.getByRole('button', { name: 'Delete report.txt' }).click();
+  await expect(files.getByText('report.txt')).toHaveCount(0);
+  await expect(files.getByText('measurements.csv')).toBeVisible();
 
   detail.once('dialog', (dialog) => void dialog.accept());
   await detail.getByRole('button', { name: 'Stop session' }).click();

@@ -249,7 +249,7 @@ function RunCard({ entry, cooldownSeconds }: { entry: Entry; cooldownSeconds: nu
               <span className="tabular-nums text-zinc-600 dark:text-zinc-400" title="Time the code ran in the kernel, and the whole round trip from this page">
                 ran {formatDuration(outcome.run.executionTimeMs)} · round trip {formatDuration(entry.roundTripMs)}
               </span>
-              <Link href={`/sessions/${outcome.run.sessionId}`} className="ml-auto text-sky-700 hover:underline dark:text-sky-400">
+              <Link href={`/sessions/${outcome.run.sessionId}`} title="The session's page: its details, history and files" className="ml-auto font-mono text-xs text-sky-700 hover:underline dark:text-sky-400">
                 Session {outcome.run.sessionId}
               </Link>
             </>

@@ -108,7 +108,7 @@ export function SessionFiles({ scope, initial, reloadKey = 0, emptyHint }: Sessi
     <div className="space-y-3">
       <form
         aria-label="Upload a file"
-        className="flex flex-wrap items-center gap-2"
+        className="space-y-2"
         onSubmit={(event) => {
           event.preventDefault();
           const file = input.current?.files?.[0];
@@ -116,21 +116,23 @@ export function SessionFiles({ scope, initial, reloadKey = 0, emptyHint }: Sessi
           else setProblem('Choose a file to upload first.');
         }}
       >
-        <label htmlFor={`upload-${scope}`} className="sr-only">
+        <label htmlFor={`upload-${scope}`} className="block text-sm font-medium text-zinc-800 dark:text-zinc-200">
           File to upload
         </label>
         <input
           id={`upload-${scope}`}
           ref={input}
           type="file"
-          className="min-w-0 flex-1 text-sm file:mr-3 file:rounded-md file:border file:border-zinc-300 file:bg-white file:px-2.5 file:py-1 file:text-xs file:font-medium dark:file:border-zinc-700 dark:file:bg-zinc-900 dark:file:text-zinc-100"
+          className="block w-full text-sm file:mr-3 file:rounded-md file:border file:border-zinc-300 file:bg-white file:px-2.5 file:py-1 file:text-xs file:font-medium dark:file:border-zinc-700 dark:file:bg-zinc-900 dark:file:text-zinc-100"
         />
-        <Button type="submit" size="sm" variant="secondary" disabled={upload !== null}>
-          {upload ? 'Uploading…' : 'Upload'}
-        </Button>
-        <Button size="sm" variant="ghost" onClick={() => void load()} disabled={isLoading}>
-          {isLoading ? 'Refreshing…' : 'Refresh'}
-        </Button>
+        <div className="flex gap-2">
+          <Button type="submit" size="sm" variant="secondary" disabled={upload !== null}>
+            {upload ? 'Uploading…' : 'Upload'}
+          </Button>
+          <Button size="sm" variant="ghost" onClick={() => void load()} disabled={isLoading}>
+            {isLoading ? 'Refreshing…' : 'Refresh list'}
+          </Button>
+        </div>
       </form>
       {upload ? (
         <div className="space-y-1" role="status">
