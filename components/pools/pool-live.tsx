@@ -42,12 +42,16 @@ export function PoolLiveProvider({ poolName, snapshot, isDeleting, children }: {
     let retry: ReturnType<typeof setTimeout> | undefined;
     let retryMs = 1_000;
     let lastEventId = startAfter;
+    // The server ends each stream after a while on purpose; that reconnection is not news.
+    let isRenewing = false;
     const open = () => {
       source = new EventSource(`/api/pools/${encodeURIComponent(poolName)}/events?after=${lastEventId}`);
       source.onopen = () => {
         setConnection('live');
+        isRenewing = false;
         retryMs = 1_000;
       };
+      source.addEventListener('renew', () => (isRenewing = true));
       source.addEventListener('session', (message) => {
         lastEventId = message.lastEventId || lastEventId;
         dispatch({ type: 'event', event: JSON.parse(message.data) as PoolFeedEvent });
@@ -58,7 +62,8 @@ export function PoolLiveProvider({ poolName, snapshot, isDeleting, children }: {
       });
       source.addEventListener('pool', () => router.refresh());
       source.onerror = () => {
-        setConnection('reconnecting');
+        if (isRenewing) isRenewing = false;
+        else setConnection('reconnecting');
         if (source?.readyState !== EventSource.CLOSED) return; // the browser retries by itself
         retry = setTimeout(open, retryMs);
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);

@@ -93,8 +93,9 @@ function poolNotifications(): PoolNotifications {
 const REPLAY_LIMIT = 1000;
 const HEARTBEAT_MS = 15_000;
 /**
- * Streams end after this long and the browser reconnects at once (replaying nothing twice):
- * roles are checked on every connection, so a revoked viewer stops receiving within it.
+ * Streams end after this long (announced by a `renew` event) and the browser reconnects at
+ * once, resuming where it was: roles are checked on every connection, so a viewer whose role
+ * was removed stops receiving within this time.
  */
 const MAX_STREAM_MS = 5 * 60_000;
 const RECONNECT_DELAY_MS = 1_000;
@@ -108,7 +109,8 @@ export function resumePointOf(request: Request): bigint {
 /**
  * The live feed of pool `poolName` for `principal` (pools.read on it): events `session`
  * (a PoolFeedEvent, with the identifier only for viewers with sessions.read), `snapshot` (a
- * PoolLiveSnapshot, when the client is too far behind to replay) and `pool` (settings changed).
+ * PoolLiveSnapshot, when the client is too far behind to replay), `pool` (settings changed)
+ * and `renew` (this stream ends on purpose; reconnect).
  */
 export async function openPoolEventStream(principal: Principal, poolName: string, after: bigint, signal: AbortSignal): Promise<Response> {
   const pool = await getPool(principal, poolName);
@@ -137,7 +139,10 @@ export async function openPoolEventStream(principal: Principal, poolName: string
         const identifier = event.to === 'ALLOCATED' ? await allocatedIdentifier(principal, pool, event.sessionId) : undefined;
         send({ id: event.id, sessionId: event.sessionId, from: event.from, to: event.to, reason: event.reason, at: event.at, ...(identifier ? { identifier } : {}) });
       })
-      .catch(() => close());
+      .catch((error: unknown) => {
+        console.error('[pool feed] could not forward an event; ending the stream so the browser resumes', error);
+        close();
+      });
   };
   const close = () => {
     if (isClosed) return;
@@ -166,7 +171,11 @@ export async function openPoolEventStream(principal: Principal, poolName: string
       output = controller;
       if (isClosed) return controller.close();
       write(`retry: ${RECONNECT_DELAY_MS}\n: connected\n\n`);
-      timers.push(setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS), setTimeout(close, MAX_STREAM_MS));
+      const renew = () => {
+        write('event: renew\ndata: {}\n\n');
+        close();
+      };
+      timers.push(setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS), setTimeout(renew, MAX_STREAM_MS));
       try {
         const missed = await poolEventsAfter(principal, pool, after, REPLAY_LIMIT + 1);
         if (missed.length > REPLAY_LIMIT) {
@@ -175,7 +184,8 @@ export async function openPoolEventStream(principal: Principal, poolName: string
         } else {
           for (const event of missed) send(event);
         }
-      } catch {
+      } catch (error) {
+        console.error('[pool feed] replay failed; ending the stream so the browser retries', error);
         return close();
       }
       isReplaying = false;
