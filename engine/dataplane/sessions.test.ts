@@ -25,7 +25,7 @@ const call = (path: string, options: Parameters<typeof dataPlane>[3] = {}) => da
 async function run(identifier: string, code: string) {
   const response = await call('/executions', { query: { identifier }, body: { code } });
   expect(response.status).toBe(200);
-  return { value: response.body.result.executionResult, sessionId: response.headers.get('x-ms-session-guid') };
+  return { value: response.body.result.executionResult, stdout: response.body.result.stdout as string, sessionId: response.headers.get('x-ms-session-guid') };
 }
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -72,9 +72,9 @@ describe('GET and DELETE /session', () => {
     expect(again.status).toBe(400);
     expect(again.body.error.code).toBe('SessionWithIdentifierNotFound');
 
-    const fresh = await run('delete-1', "import os\n['secret' in globals(), os.listdir('/mnt/data')]");
+    const fresh = await run('delete-1', "import os, json\nprint(json.dumps(['secret' in globals(), os.listdir('/mnt/data')]))");
     expect(fresh.sessionId).not.toBe(sessionId);
-    expect(fresh.value).toEqual([false, []]);
+    expect(JSON.parse(fresh.stdout)).toEqual([false, []]);
   });
 });
 
@@ -145,10 +145,11 @@ describe('GET /metadata', () => {
     expect(response.status).toBe(200);
     const packages = response.body.preInstalledPackages as { name: string; version: string }[];
     // What the kernel itself says, to compare with.
-    const runtime = (await run(
+    const { stdout } = await run(
       'metadata-1',
-      'import platform, importlib.metadata as m\n{"python": platform.python_version(), "packages": {d.metadata["Name"]: d.version for d in m.distributions()}}',
-    )).value as { python: string; packages: Record<string, string> };
+      'import json, platform, importlib.metadata as m\nprint(json.dumps({"python": platform.python_version(), "packages": {d.metadata["Name"]: d.version for d in m.distributions()}}))',
+    );
+    const runtime = JSON.parse(stdout) as { python: string; packages: Record<string, string> };
     expect(response.body.runtimes).toEqual([{ name: 'python', version: runtime.python }]);
     const numpy = packages.find((entry) => entry.name === 'numpy');
     expect(numpy?.version).toMatch(/^\d+\.\d+\.\d+/);
