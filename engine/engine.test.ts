@@ -230,7 +230,9 @@ describe('sandboxes no session owns', () => {
   it('are removed by the running engine, not only at its next start', async () => {
     // What a failed start leaves when its own cleanup failed too (containerd restarting).
     const id = `ses_orphan${Date.now().toString(36)}`;
-    await engine.runtime.create({
+    // The sweep may remove it while create() still checks that it runs (SIGKILL, 137): a real
+    // start cannot race it so, since its session row exists first; here that is the point.
+    const created = engine.runtime.create({
       id,
       poolId: 'pool_none',
       image: engine.image,
@@ -242,6 +244,7 @@ describe('sandboxes no session owns', () => {
       network: 'none',
       agentSocketDir: engine.sandboxes.socketDir(id),
     });
+    await created.catch((error: Error) => expect(error.message).toMatch(/exit status 137|not found/));
     await waitFor('the orphan removed', async () => !(await engine.runtime.list()).some((sandbox) => sandbox.id === id), 30_000);
     expect(hasLeftovers(await findLeftovers(id))).toBe(false);
   });

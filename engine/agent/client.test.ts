@@ -600,7 +600,11 @@ describe.each(FILE_TEST_RUNTIMES)('files in /mnt/data through the agent in a %s 
   async function run(code: string): Promise<unknown> {
     const result = await agent.execute({ code, timeoutMs: 30_000 });
     expect(result.status, result.stderr).toBe('Success');
-    return result.result;
+    // A list or tuple comes back as IPython's text repr (as Azure returns it); these checks want
+    // the value itself, which IPython keeps in `_`.
+    if (typeof result.result !== 'string' || !/^[[({]/.test(result.result)) return result.result;
+    const value = await agent.execute({ code: "__import__('json').dumps(_)", timeoutMs: 30_000 });
+    return JSON.parse(String(value.result));
   }
 
   const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', (error: unknown) => (error instanceof AgentRequestError ? error.code : String(error)));

@@ -80,7 +80,12 @@ async function getJson(path: string, identifier: string, query: Record<string, s
 async function run(identifier: string, code: string): Promise<unknown> {
   const response = await execute(engine.url, pool.endpoint, pool.token, identifier, code);
   expect(response.body.properties?.status, response.body.properties?.stderr).toBe('Success');
-  return response.body.properties?.result;
+  const result = response.body.properties?.result;
+  // A list or tuple comes back as IPython's text repr (as Azure returns it); these checks want
+  // the value itself, which IPython keeps in `_`.
+  if (typeof result !== 'string' || !/^[[({]/.test(result)) return result;
+  const value = await execute(engine.url, pool.endpoint, pool.token, identifier, "__import__('json').dumps(_)");
+  return JSON.parse(String(value.body.properties?.result));
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -230,12 +230,14 @@ export class ContainerdRuntime implements SandboxRuntime {
     } catch (error) {
       throw new SandboxRuntimeError(id, 'removing the snapshot', `Removing sandbox ${id}: removing its snapshot failed: ${messageOf(error)}`, { cause: error });
     }
-    if (!container) return;
-    try {
-      await ignoreNotFound(this.api.deleteContainer(id));
-    } catch (error) {
-      throw new SandboxRuntimeError(id, 'deleting the container', `Removing sandbox ${id}: deleting the container record failed: ${messageOf(error)}`, { cause: error });
+    if (container) {
+      try {
+        await ignoreNotFound(this.api.deleteContainer(id));
+      } catch (error) {
+        throw new SandboxRuntimeError(id, 'deleting the container', `Removing sandbox ${id}: deleting the container record failed: ${messageOf(error)}`, { cause: error });
+      }
     }
+    await removeStaleBundle(this.namespace, id);
   }
 
   private async stopAndDeleteTask(id: string, gvisor: boolean): Promise<void> {
@@ -392,6 +394,20 @@ async function mountAgentSocketDir(path: string): Promise<void> {
 async function unmountAgentSocketDir(path: string): Promise<void> {
   if (isMountPoint(path)) await execFileAsync('umount', [path]).catch((error: unknown) => { if (isMountPoint(path)) throw error; }); // a concurrent removal may unmount it first
   await rm(path, { recursive: true, force: true });
+}
+
+/**
+ * The shim's bundle folder normally goes with its task; a task created while containerd was
+ * restarting can leave it behind with nothing mounted in it. Once task and container are gone
+ * nothing refers to it.
+ */
+async function removeStaleBundle(namespace: string, id: string): Promise<void> {
+  const bundle = join(TASK_STATE_ROOT, namespace, id);
+  if (!existsSync(bundle)) return;
+  if (mountPoints().some((point) => point === bundle || point.startsWith(`${bundle}/`))) {
+    throw new SandboxRuntimeError(id, 'removing the bundle', `Removing sandbox ${id}: its bundle ${bundle} still has mounts`);
+  }
+  await rm(bundle, { recursive: true, force: true });
 }
 
 function isMountPoint(path: string): boolean {
