@@ -58,78 +58,86 @@ async function expectPromptAnswer(request: () => Promise<LegacyResponse>, within
   return response;
 }
 
+/** A running engine on this test's Postgres, a runc pool with one ready sandbox, and a session that set `kept`. */
+async function engineWithSession(identifier: string, kept: number) {
+  const { HOST_OPERATOR } = await import('../lib/auth/access');
+  const { createPool } = await import('../lib/services/pools');
+  const { ensureCodeInterpreterImage } = await import('./images/code-interpreter');
+  const { freePort, startEngineProcess } = await import('./testing/engine-process');
+  const { execute, executorToken, uniqueName } = await import('./testing/harness');
+  const { reference: image } = await ensureCodeInterpreterImage(() => {});
+  const engine = await startEngineProcess(await freePort(), image, { DATABASE_URL: postgres!.databaseUrl });
+  engines.push(engine);
+  const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), isolation: 'runc', readySessionInstances: 1, maxConcurrentSessions: 3, cooldownPeriodInSeconds: 3600 });
+  const token = await executorToken(pool.name);
+  const endpoint = `/subscriptions/s/resourceGroups/r/sessionPools/${pool.name}`;
+  const run = (who: string, code: string) => execute(engine.url, endpoint, token, who, code);
+  const before = await run(identifier, `kept = ${kept}\nkept`);
+  expect(before.body.properties).toMatchObject({ status: 'Success', result: kept });
+  return { engine, pool, run, before };
+}
+
+/** Waits until the pool is back to one ready sandbox beside two allocated ones. */
+async function expectRefilled(db: import('pg').Pool, poolId: string, timeoutMs: number): Promise<void> {
+  const { waitFor } = await import('./testing/harness');
+  await waitFor('pool refilled', async () => {
+    const rows = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state IN ('PENDING','READY','ALLOCATED') GROUP BY state`, [poolId]);
+    const counts = Object.fromEntries(rows.rows.map((row) => [row.state, row.count]));
+    return counts.ALLOCATED === 2 && counts.READY === 1 && !counts.PENDING;
+  }, timeoutMs);
+}
+
+/** Deletes the pool, waits for the engine to drain it, and checks that no sandbox left anything behind. */
+async function expectDrainedWithoutLeftovers(db: import('pg').Pool, pool: { id: string; name: string }): Promise<void> {
+  const { HOST_OPERATOR } = await import('../lib/auth/access');
+  const { deletePool } = await import('../lib/services/pools');
+  const { findLeftovers, hasLeftovers } = await import('./runtime/containerd');
+  const { waitFor } = await import('./testing/harness');
+  const ids = (await db.query<{ id: string }>('SELECT id FROM sessions WHERE pool_id = $1', [pool.id])).rows.map((row) => row.id);
+  await deletePool(HOST_OPERATOR, pool.name);
+  await waitFor('pool drained', async () => (await db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.id])).rowCount === 0, 60_000);
+  for (const id of ids) expect(hasLeftovers(await findLeftovers(id)), `leftovers of ${id}: ${JSON.stringify(await findLeftovers(id))}`).toBe(false);
+}
+
 describe('the engine across dependency restarts', () => {
   it('survives a Postgres restart: requests fail fast while it is down, then everything recovers', async () => {
-    const { HOST_OPERATOR } = await import('../lib/auth/access');
-    const { createPool, deletePool } = await import('../lib/services/pools');
-    const { ensureCodeInterpreterImage } = await import('./images/code-interpreter');
-    const { findLeftovers, hasLeftovers } = await import('./runtime/containerd');
-    const { freePort, startEngineProcess } = await import('./testing/engine-process');
-    const { execute, executorToken, uniqueName, waitFor } = await import('./testing/harness');
+    const { waitFor } = await import('./testing/harness');
     const { createDatabasePool } = await import('./db');
-
-    const { reference: image } = await ensureCodeInterpreterImage(() => {});
-    const engine = await startEngineProcess(await freePort(), image, { DATABASE_URL: postgres!.databaseUrl });
-    engines.push(engine);
-    const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), isolation: 'runc', readySessionInstances: 1, maxConcurrentSessions: 3, cooldownPeriodInSeconds: 3600 });
-    const token = await executorToken(pool.name);
-    const endpoint = `/subscriptions/s/resourceGroups/r/sessionPools/${pool.name}`;
-    const before = await execute(engine.url, endpoint, token, 'pg-survivor', 'kept = 7\nkept');
-    expect(before.body.properties).toMatchObject({ status: 'Success', result: 7 });
+    const { engine, pool, run, before } = await engineWithSession('pg-survivor', 7);
 
     await postgres!.stop();
-    await expectPromptAnswer(() => execute(engine.url, endpoint, token, 'pg-survivor', 'kept'), 15_000);
-    await expectPromptAnswer(() => execute(engine.url, endpoint, token, 'pg-newcomer', 'print(1)'), 15_000);
+    await expectPromptAnswer(() => run('pg-survivor', 'kept'), 15_000);
+    await expectPromptAnswer(() => run('pg-newcomer', 'print(1)'), 15_000);
     const health = await fetch(`${engine.url}/healthz`);
     expect(health.status).toBe(503);
     expect(((await health.json()) as { checks: Record<string, { ok: boolean }> }).checks.postgres?.ok).toBe(false);
 
     postgres = await startOwnPostgres();
     const after = await waitFor('the session answering again', async () => {
-      const response = await execute(engine.url, endpoint, token, 'pg-survivor', 'kept * 6');
+      const response = await run('pg-survivor', 'kept * 6');
       return response.status === 200 ? response : undefined;
     }, 60_000);
     expect(after.sessionId).toBe(before.sessionId);
     expect(after.body.properties).toMatchObject({ status: 'Success', result: 42 });
-    const newcomer = await execute(engine.url, endpoint, token, 'pg-newcomer', 'print(1)');
+    const newcomer = await run('pg-newcomer', 'print(1)');
     expect(newcomer.status).toBe(200);
     expect((await fetch(`${engine.url}/healthz`)).status).toBe(200);
 
     // The reconciler kept going: the pool is back to one ready sandbox beside the two allocated.
     const db = createDatabasePool(postgres!.databaseUrl);
     try {
-      await waitFor('pool refilled', async () => {
-        const rows = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state IN ('PENDING','READY','ALLOCATED') GROUP BY state`, [pool.id]);
-        const counts = Object.fromEntries(rows.rows.map((row) => [row.state, row.count]));
-        return counts.ALLOCATED === 2 && counts.READY === 1 && !counts.PENDING;
-      }, 60_000);
-      const ids = (await db.query<{ id: string }>('SELECT id FROM sessions WHERE pool_id = $1', [pool.id])).rows.map((row) => row.id);
-      await deletePool(HOST_OPERATOR, pool.name);
-      await waitFor('pool drained', async () => (await db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.id])).rowCount === 0, 60_000);
-      for (const id of ids) expect(hasLeftovers(await findLeftovers(id)), `leftovers of ${id}: ${JSON.stringify(await findLeftovers(id))}`).toBe(false);
+      await expectRefilled(db, pool.id, 60_000);
+      await expectDrainedWithoutLeftovers(db, pool);
     } finally {
       await db.end();
     }
   }, 300_000);
 
   it('survives a containerd restart: allocated sessions keep running and refill resumes', async () => {
-    const { HOST_OPERATOR } = await import('../lib/auth/access');
-    const { createPool, deletePool } = await import('../lib/services/pools');
     const { ensureContainerd } = await import('../cli/provision/containerd');
-    const { ensureCodeInterpreterImage } = await import('./images/code-interpreter');
-    const { findLeftovers, hasLeftovers } = await import('./runtime/containerd');
-    const { freePort, startEngineProcess } = await import('./testing/engine-process');
-    const { execute, executorToken, uniqueName, waitFor } = await import('./testing/harness');
+    const { waitFor } = await import('./testing/harness');
     const { createDatabasePool } = await import('./db');
-
-    const { reference: image } = await ensureCodeInterpreterImage(() => {});
-    const engine = await startEngineProcess(await freePort(), image, { DATABASE_URL: postgres!.databaseUrl });
-    engines.push(engine);
-    const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), isolation: 'runc', readySessionInstances: 1, maxConcurrentSessions: 3, cooldownPeriodInSeconds: 3600 });
-    const token = await executorToken(pool.name);
-    const endpoint = `/subscriptions/s/resourceGroups/r/sessionPools/${pool.name}`;
-    const before = await execute(engine.url, endpoint, token, 'ctr-survivor', 'kept = 5\nkept');
-    expect(before.body.properties).toMatchObject({ status: 'Success', result: 5 });
+    const { engine, pool, run, before } = await engineWithSession('ctr-survivor', 5);
 
     const pid = execFileSync('pidof', ['containerd'], { encoding: 'utf8' }).trim().split(/\s+/).map(Number)[0]!;
     process.kill(pid, 'SIGTERM');
@@ -142,27 +150,20 @@ describe('the engine across dependency restarts', () => {
       }
     }, 30_000);
     // An allocated session needs no containerd call: it keeps answering while the daemon is away.
-    const during = await expectPromptAnswer(() => execute(engine.url, endpoint, token, 'ctr-survivor', 'kept + 1'), 15_000);
+    const during = await expectPromptAnswer(() => run('ctr-survivor', 'kept + 1'), 15_000);
     expect(during.body.properties).toMatchObject({ status: 'Success', result: 6 });
     await ensureContainerd(() => {});
 
-    const after = await execute(engine.url, endpoint, token, 'ctr-survivor', 'kept * 2');
+    const after = await run('ctr-survivor', 'kept * 2');
     expect(after.sessionId).toBe(before.sessionId);
     expect(after.body.properties).toMatchObject({ status: 'Success', result: 10 });
     const db = createDatabasePool(postgres!.databaseUrl);
     try {
       // A new identifier takes the ready sandbox; the refill that follows needs containerd back.
-      expect((await execute(engine.url, endpoint, token, 'ctr-newcomer', 'print(2)')).status).toBe(200);
-      await waitFor('pool refilled after the restart', async () => {
-        const rows = await db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 AND state IN ('PENDING','READY','ALLOCATED') GROUP BY state`, [pool.id]);
-        const counts = Object.fromEntries(rows.rows.map((row) => [row.state, row.count]));
-        return counts.ALLOCATED === 2 && counts.READY === 1 && !counts.PENDING;
-      }, 90_000);
+      expect((await run('ctr-newcomer', 'print(2)')).status).toBe(200);
+      await expectRefilled(db, pool.id, 90_000);
       expect((await fetch(`${engine.url}/healthz`)).status).toBe(200);
-      const ids = (await db.query<{ id: string }>('SELECT id FROM sessions WHERE pool_id = $1', [pool.id])).rows.map((row) => row.id);
-      await deletePool(HOST_OPERATOR, pool.name);
-      await waitFor('pool drained', async () => (await db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.id])).rowCount === 0, 60_000);
-      for (const id of ids) expect(hasLeftovers(await findLeftovers(id)), `leftovers of ${id}: ${JSON.stringify(await findLeftovers(id))}`).toBe(false);
+      await expectDrainedWithoutLeftovers(db, pool);
     } finally {
       await db.end();
     }
