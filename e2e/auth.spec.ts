@@ -30,6 +30,14 @@ test('[AUTH] the Owner signs in, sees the shell, and signs out', async ({ page }
   }
   await expect(page.getByRole('main').getByText('Owner at /')).toBeVisible();
   await page.screenshot({ path: 'e2e/artifacts/screenshots/overview.png', fullPage: true });
+  // Pools is in the navigation and leads to the pool list.
+  const poolsLink = nav.getByRole('link', { name: 'Pools', exact: true });
+  await expect(poolsLink).toBeVisible();
+  await poolsLink.click();
+  await expect(page).toHaveURL(/\/pools$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Pools' })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Pools' }).or(page.getByText('No pools yet'))).toBeVisible();
+  await expect(poolsLink).toHaveAttribute('aria-current', 'page');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto('/users');

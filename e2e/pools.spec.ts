@@ -103,19 +103,35 @@ test('[POOLS] the Owner creates a pool (a bad value is refused), watches it fill
   await expect(page.getByRole('columnheader', { name: 'Ready', exact: true })).toHaveAttribute('aria-sort', 'descending');
   await page.screenshot({ path: 'e2e/artifacts/screenshots/pools-list.png', fullPage: true });
 
-  // Delete: the dialog says what will be drained; the lanes empty as the engine drains.
+  // Delete: the dialog says what will be drained and wants the pool's name typed before its
+  // button enables; the lanes empty as the engine drains.
   await row.getByRole('link', { name }).click();
   await expectLive(page);
   await markDocument(page);
   await page.getByRole('button', { name: 'Delete pool' }).click();
   const dialog = page.getByRole('dialog', { name: `Delete pool ${name}?` });
+  const confirmation = dialog.getByLabel(`Type ${name} to confirm`);
+  const deleteButton = dialog.getByRole('button', { name: `Delete ${name}` });
   await expect(dialog).toContainText('drains and deletes its 2 sessions');
   await expect(dialog.getByRole('list', { name: 'Sessions to drain' }).getByRole('listitem').filter({ hasText: 'Ready' })).toContainText('2');
+  await expect(deleteButton).toBeDisabled();
+  await confirmation.fill(name.toUpperCase());
+  await expect(deleteButton).toBeDisabled();
+  // Enter in a form whose submit button is disabled submits nothing.
+  await confirmation.press('Enter');
+  await expect(dialog).toBeVisible();
+  await confirmation.fill(name);
+  await expect(deleteButton).toBeEnabled();
   await page.screenshot({ path: 'e2e/artifacts/screenshots/pool-delete-dialog.png' });
+  // Cancelling forgets what was typed: the next attempt starts locked again.
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toBeHidden();
   await page.getByRole('button', { name: 'Delete pool' }).click();
-  await dialog.getByRole('button', { name: `Delete ${name}` }).click();
+  await expect(confirmation).toHaveValue('');
+  await expect(deleteButton).toBeDisabled();
+  await expect(page.getByText('Deleting: draining sessions')).toHaveCount(0);
+  await confirmation.fill(name);
+  await deleteButton.click();
   await expect(page.getByText('Deleting: draining sessions')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Delete pool' })).toHaveCount(0);
   await expect(page.getByRole('table', { name: 'Recent events' }).getByText('Deleting').first()).toBeVisible({ timeout: SANDBOX_START_MS });
@@ -136,6 +152,7 @@ test('[POOLS][READER] a Reader sees pools read-only, without identifiers, and a 
   await signIn(ownerPage, owner.email, owner.password);
   await ownerPage.goto(`/pools/${name}`);
   await expect(lane(ownerPage, 'allocated').getByTestId('session-identifier')).toHaveText(identifier);
+  const allocatedId = (await lane(ownerPage, 'allocated').getByTestId('lane-session').getAttribute('data-session-id'))!;
   await ownerPage.getByRole('link', { name: 'Edit settings' }).click();
   const settings = ownerPage.getByRole('form', { name: 'Pool settings' });
   await settings.getByLabel('Max concurrent sessions').fill('3');
@@ -159,6 +176,20 @@ test('[POOLS][READER] a Reader sees pools read-only, without identifiers, and a 
   await expect(page.getByRole('link', { name: 'Edit settings' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Delete pool' })).toHaveCount(0);
   await page.screenshot({ path: 'e2e/artifacts/screenshots/pool-reader.png', fullPage: true });
+
+  // Each lane session links to its page, from the keyboard too; the Reader may open it (it
+  // takes pools.read, as this page does) but still sees no identifier there.
+  const sessionLink = lane(page, 'allocated').getByRole('link', { name: allocatedId });
+  await expect(sessionLink).toHaveAttribute('href', `/sessions/${allocatedId}`);
+  await sessionLink.focus();
+  await expect(sessionLink).toBeFocused();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`**/sessions/${allocatedId}`);
+  await expect(page.getByRole('heading', { name: `Session ${allocatedId}` })).toBeVisible();
+  await expect(page.getByTestId('identifier-hidden')).toBeVisible();
+  await expect(page.getByText(identifier)).toHaveCount(0);
+  await page.goBack();
+  await expectLive(page);
 
   // The settings page is the same form, disabled, with nothing to submit.
   await page.getByRole('link', { name: 'View all' }).click();

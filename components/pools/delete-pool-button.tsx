@@ -1,7 +1,8 @@
 'use client';
 import { useRouter } from 'next/navigation';
-import { useActionState, useEffect, useRef } from 'react';
+import { useActionState, useEffect, useRef, useState } from 'react';
 import { Button } from '@/components/ui/button';
+import { TextField } from '@/components/ui/field';
 import { FormMessage } from '@/components/ui/form-message';
 import { SubmitButton } from '@/components/ui/submit-button';
 import type { ActionState } from '@/lib/auth/action-state';
@@ -10,7 +11,9 @@ import { LANE_STATES, StateBadge } from './session-state';
 
 /**
  * Deleting drains every session, so the dialog says how many, in which state, before anyone
- * agrees: the live counts on a pool page, else the counts the page was rendered with.
+ * agrees: the live counts on a pool page, else the counts the page was rendered with. The
+ * button only enables once the pool's name is typed, so a stray click or Enter on the wrong
+ * pool's page cannot drain it.
  */
 export function DeletePoolButton<T>({
   name,
@@ -25,6 +28,8 @@ export function DeletePoolButton<T>({
   const dialog = useRef<HTMLDialogElement>(null);
   const router = useRouter();
   const [state, formAction, isPending] = useActionState(action, null);
+  const [typedName, setTypedName] = useState('');
+  const isConfirmed = typedName === name;
   useEffect(() => {
     if (!state?.ok) return;
     dialog.current?.close();
@@ -38,6 +43,7 @@ export function DeletePoolButton<T>({
       </Button>
       <dialog
         ref={dialog}
+        onClose={() => setTypedName('')}
         aria-labelledby="delete-pool-title"
         className="m-auto w-full max-w-md rounded-lg border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl backdrop:bg-zinc-950/50 dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-100"
       >
@@ -71,12 +77,23 @@ export function DeletePoolButton<T>({
               ) : null}
             </>
           )}
+          {/* Not read by the server: the typed name guards the click, the role guards the action. */}
+          <TextField
+            label={`Type ${name} to confirm`}
+            name="confirmation"
+            value={typedName}
+            onChange={(event) => setTypedName(event.target.value)}
+            autoComplete="off"
+            autoCapitalize="off"
+            spellCheck={false}
+            className="font-mono"
+          />
           {state && !state.ok ? <FormMessage state={state} /> : null}
           <div className="flex justify-end gap-2">
             <Button variant="secondary" onClick={() => dialog.current?.close()}>
               Cancel
             </Button>
-            <SubmitButton variant="danger" isPending={isPending} pendingLabel="Deleting…">
+            <SubmitButton variant="danger" isPending={isPending} pendingLabel="Deleting…" disabled={!isConfirmed}>
               Delete {name}
             </SubmitButton>
           </div>

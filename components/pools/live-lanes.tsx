@@ -1,4 +1,5 @@
 'use client';
+import Link from 'next/link';
 import { Badge } from '@/components/ui/badge';
 import type { LaneSession, LaneState } from '@/lib/services/pool-views';
 import { cn } from '@/lib/ui/cn';
@@ -25,9 +26,16 @@ const LANE_HINTS: Record<LaneState, string> = {
 function SessionCard({ session, showsIdentifiers }: { session: LaneSession; showsIdentifiers: boolean }) {
   return (
     <li data-testid="lane-session" data-session-id={session.id} className="rounded-md border border-zinc-200 bg-white px-3 py-2 text-xs dark:border-zinc-800 dark:bg-zinc-900">
-      <div className="truncate font-mono" title={session.id}>
+      {/* Anyone who sees this page may open its sessions' pages: both take pools.read on the pool.
+          No prefetch: a busy pool shows hundreds of these, and each would cost a server render. */}
+      <Link
+        href={`/sessions/${session.id}`}
+        prefetch={false}
+        title={`Open session ${session.id}`}
+        className="block truncate rounded-sm font-mono text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 dark:text-sky-400"
+      >
         {session.id}
-      </div>
+      </Link>
       {session.state === 'ALLOCATED' && showsIdentifiers && session.identifier ? (
         <div className="mt-1 truncate text-zinc-600 dark:text-zinc-300" title={session.identifier}>
           identifier <code className="font-mono" data-testid="session-identifier">{session.identifier}</code>

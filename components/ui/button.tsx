@@ -5,7 +5,8 @@ const VARIANTS = {
   primary: 'bg-sky-600 text-white hover:bg-sky-700 disabled:bg-sky-600/60',
   secondary:
     'border border-zinc-300 bg-white text-zinc-900 hover:bg-zinc-100 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100 dark:hover:bg-zinc-800',
-  danger: 'border border-red-300 bg-white text-red-700 hover:bg-red-50 dark:border-red-800 dark:bg-zinc-900 dark:text-red-400 dark:hover:bg-red-950',
+  danger:
+    'border border-red-300 bg-white text-red-700 hover:bg-red-50 disabled:opacity-50 disabled:hover:bg-white dark:border-red-800 dark:bg-zinc-900 dark:text-red-400 dark:hover:bg-red-950 dark:disabled:hover:bg-zinc-900',
   ghost: 'text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900 dark:text-zinc-400 dark:hover:bg-zinc-800 dark:hover:text-zinc-100',
 } as const;
 
