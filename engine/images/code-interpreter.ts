@@ -115,6 +115,7 @@ const CODE_INTERPRETER_CONFIG: ImageConfig = {
 const AGENT_DIR = fileURLToPath(new URL('../agent/', import.meta.url));
 const AGENT_FILES = [
   { source: 'agent.py', target: 'opt/sandpool/agent.py', mode: 0o755 },
+  { source: 'kernel_launcher.py', target: 'opt/sandpool/kernel/kernel_launcher.py', mode: 0o644 },
   { source: 'sandpool_kernel.py', target: 'opt/sandpool/kernel/sandpool_kernel.py', mode: 0o644 },
 ] as const;
 
