@@ -6,13 +6,12 @@
 // Only pool refill (create), cooldown/delete (remove) and crash recovery (list) come here; the
 // request hot path never touches containerd.
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import { CONTAINERD_SOCKET } from '../../cli/provision/containerd';
 import { ContainerdClient, GrpcCode, SPEC_TYPE_URL, isGrpcCode, runcOptions, type AnyMessage, type ContainerRecord, type Descriptor, type Mount } from './containerd-api';
+import { runHostCommand } from './host-commands';
 import { DEFAULT_RUNTIME_BIN_DIR, ensureRunscWrapper, forceDeleteRunscContainer, shimStateRoot } from './gvisor';
 import { SANDBOX_GID, SANDBOX_UID, buildSandboxSpec, cpuSharesFor, parseImageConfig, validateSandboxSpec, type ImageConfig } from './spec';
 import { SANDPOOL_LABELS, type IsolationRuntime, type SandboxInfo, type SandboxRuntime, type SandboxSpec, type SandboxStatus } from './types';
@@ -26,7 +25,6 @@ export const RUNTIME_LABEL = 'io.sandpool.runtime';
 /** Where the sandbox's agent socket folder is mounted on the host, so remove() can unmount it. */
 const AGENT_SOCKET_DIR_LABEL = 'io.sandpool.agent-socket-dir';
 const AGENT_SOCKET_DIR_BYTES = 256 * 1024;
-const execFileAsync = promisify(execFile);
 const TASK_STATE_ROOT = '/run/containerd/io.containerd.runtime.v2.task';
 const SIGKILL = 9;
 
@@ -386,13 +384,13 @@ async function mountAgentSocketDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
   if (!isMountPoint(path)) {
     const options = `size=${AGENT_SOCKET_DIR_BYTES},nr_inodes=16,mode=0750,uid=${SANDBOX_UID},gid=${SANDBOX_GID},nosuid,nodev,noexec`;
-    await execFileAsync('mount', ['-t', 'tmpfs', '-o', options, 'sandpool-agent', path]);
+    await runHostCommand('mount', ['-t', 'tmpfs', '-o', options, 'sandpool-agent', path]);
   }
 }
 
 /** Unmounts and removes the agent socket folder; nothing to do when it is already gone. */
 async function unmountAgentSocketDir(path: string): Promise<void> {
-  if (isMountPoint(path)) await execFileAsync('umount', [path]).catch((error: unknown) => { if (isMountPoint(path)) throw error; }); // a concurrent removal may unmount it first
+  if (isMountPoint(path)) await runHostCommand('umount', [path]).catch((error: unknown) => { if (isMountPoint(path)) throw error; }); // a concurrent removal may unmount it first
   await rm(path, { recursive: true, force: true });
 }
 

@@ -1,13 +1,10 @@
 // gVisor runs through containerd's ordinary runc shim (io.containerd.runc.v2): the shim calls
 // its "runc" binary with runc's command line, and runsc understands that command line. The
 // shim's BinaryName option points at a wrapper script that adds the flags runsc needs here.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { runHostCommand } from './host-commands';
 
 /**
  * A fixed host path rather than one under SANDPOOL_HOME: containerd stores this path in every
@@ -55,7 +52,7 @@ export function locateRunsc(): Promise<string> {
   located ??= (async () => {
     for (const candidate of ['/usr/bin/runsc', '/usr/local/bin/runsc', '/usr/sbin/runsc']) {
       try {
-        await execFileAsync(candidate, ['--version'], { timeout: 10_000 });
+        await runHostCommand(candidate, ['--version'], { timeoutMs: 10_000 });
         return candidate;
       } catch {
         // try the next one
@@ -93,7 +90,7 @@ export async function ensureRunscWrapper(binDir = DEFAULT_RUNTIME_BIN_DIR, extra
 export async function forceDeleteRunscContainer(namespace: string, id: string): Promise<void> {
   const runsc = await locateRunsc();
   try {
-    await execFileAsync(runsc, ['--root', shimStateRoot(namespace), 'delete', '-force', id], { timeout: 30_000 });
+    await runHostCommand(runsc, ['--root', shimStateRoot(namespace), 'delete', '-force', id], { timeoutMs: 30_000 });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
     // Already gone is what we wanted.
