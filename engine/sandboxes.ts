@@ -28,6 +28,13 @@ export type SandboxManagerDeps = {
 
 export class SandboxManager {
   private readonly agents = new Map<string, AgentClient>();
+  /**
+   * Sessions whose start is in flight in this engine. Their sandbox is removed by the start
+   * itself once it ends, never by a concurrent deletion: removing a container while containerd
+   * is still creating it fails in a dozen ways (bundle mounts, missing config.json, cgroups in
+   * use) and left sandboxes behind when a pool was deleted during a refill.
+   */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly deps: SandboxManagerDeps) {}
 
@@ -49,7 +56,13 @@ export class SandboxManager {
   async start(pool: PoolConfig, onRecorded: () => void = () => {}): Promise<boolean> {
     const id = newId('ses');
     const socketDir = this.socketDir(id);
-    await insertPendingSession(this.deps.db, { id, poolId: pool.id, generation: pool.generation, runtime: pool.runtime, image: this.deps.image });
+    this.starting.add(id);
+    try {
+      await insertPendingSession(this.deps.db, { id, poolId: pool.id, generation: pool.generation, runtime: pool.runtime, image: this.deps.image });
+    } catch (error) {
+      this.starting.delete(id);
+      throw error;
+    }
     onRecorded();
     try {
       await this.deps.runtime.create({
@@ -69,17 +82,28 @@ export class SandboxManager {
       await this.deps.runtime.markReady(id, pool.cpuMillicores);
       const ready = await transitionSession(this.deps.db, id, ['PENDING'], 'READY', 'agent healthy');
       if (!ready) {
-        // Removed while starting (pool deleted or changed): nobody will use it.
-        await this.removeSandbox(id);
+        // Deleted while starting (pool deleted or changed): nobody will use it.
+        this.starting.delete(id);
+        await this.finishDeleting(id);
       }
       return true;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.deps.log(`session ${id} failed to start: ${reason}`);
       await transitionSession(this.deps.db, id, ['PENDING'], 'FAILED', `start failed: ${reason}`.slice(0, 1000)).catch(() => null);
+      this.starting.delete(id);
       await this.removeSandbox(id).catch((cleanupError: unknown) => this.deps.log(`cleanup of ${id} failed: ${String(cleanupError)}`));
+      // Deleted while starting: the deletion left the removal to us.
+      await transitionSession(this.deps.db, id, ['DELETING'], 'DELETED', 'sandbox removed').catch(() => null);
       return false;
+    } finally {
+      this.starting.delete(id);
     }
+  }
+
+  /** True while this engine is starting the session's sandbox (see `starting`). */
+  isStarting(sessionId: string): boolean {
+    return this.starting.has(sessionId);
   }
 
   private async waitForAgent(id: string): Promise<void> {
@@ -120,6 +144,7 @@ export class SandboxManager {
 
   /** Completes a deletion already recorded as DELETING (also used after a crash). */
   async finishDeleting(sessionId: string): Promise<void> {
+    if (this.starting.has(sessionId)) return; // the start removes it when it ends
     await this.removeSandbox(sessionId);
     await transitionSession(this.deps.db, sessionId, ['DELETING'], 'DELETED', 'sandbox removed');
   }

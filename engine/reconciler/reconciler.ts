@@ -101,7 +101,7 @@ export class Reconciler {
     const containers = await this.deps.runtime.list();
     const live = new Set((await listUnfinishedSessions(this.deps.db)).map((session) => session.id));
     for (const container of containers) {
-      if (live.has(container.id) || this.removing.has(container.id)) continue;
+      if (live.has(container.id) || this.removing.has(container.id) || this.deps.sandboxes.isStarting(container.id)) continue;
       this.removing.add(container.id);
       void this.removeLimit(() => this.removeOrphan(container.id))
         .catch((error: unknown) => this.deps.log(`removing leftover sandbox ${container.id} failed (will retry): ${String(error)}`))
