@@ -76,6 +76,7 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
   historyWritten = false;
   private busySessionId: string | undefined;
   private claimed = false;
+  private readonly serverTimings: string[] = [];
 
   constructor(
     readonly deps: DataPlaneDeps,
@@ -89,7 +90,26 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
    * it); the pool. 401 without a valid data-plane token, 403 without the role, 404 without the
    * pool (checked after the role, so callers learn nothing about pools they cannot use).
    */
+  /**
+   * Runs one phase of the request and reports its duration in the reply's Server-Timing header
+   * (auth, session, agent), so a caller can see where a slow request spent its time.
+   */
+  async timed<T>(phase: 'auth' | 'session' | 'agent', work: () => Promise<T>): Promise<T> {
+    const startedMs = performance.now();
+    try {
+      return await work();
+    } finally {
+      const description = phase === 'session' && this.claimed ? ';desc="new session"' : '';
+      this.serverTimings.push(`${phase};dur=${(performance.now() - startedMs).toFixed(2)}${description}`);
+      if (!this.reply.sent) this.reply.header('server-timing', this.serverTimings.join(', '));
+    }
+  }
+
   async authorize(): Promise<PoolConfig> {
+    return this.timed('auth', () => this.authorizeCaller());
+  }
+
+  private async authorizeCaller(): Promise<PoolConfig> {
     const principal = await this.deps.access.authenticate(this.request.headers.authorization);
     const { poolName } = this.request.params;
     if (!can(principal, 'sessions.execute', poolScope(poolName))) {
@@ -118,6 +138,10 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
    * momentarily empty, and marks it busy until this request's closing touch is written.
    */
   async session(): Promise<string> {
+    return this.timed('session', () => this.findOrAllocateSession());
+  }
+
+  private async findOrAllocateSession(): Promise<string> {
     const pool = this.pool;
     const identifier = this.identifier;
     if (!pool || !identifier || this.busySessionId) throw new Error('session() needs authorize() and requireIdentifier() first, and runs once per request');

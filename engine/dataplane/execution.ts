@@ -10,7 +10,7 @@ import type { ExecutionError, ExecutionStatus } from './history';
  */
 export async function runCode(call: DataPlaneCall, sessionId: string, input: { code: string; timeoutSeconds: number }): Promise<ExecutionResult> {
   try {
-    return await call.deps.sandboxes.agent(sessionId).execute({ code: input.code, timeoutMs: input.timeoutSeconds * 1000 });
+    return await call.timed('agent', () => call.deps.sandboxes.agent(sessionId).execute({ code: input.code, timeoutMs: input.timeoutSeconds * 1000 }));
   } catch (error) {
     if (error instanceof AgentUnavailableError) throw await call.sandboxLost(sessionId, error, 'its variables and files');
     throw error;

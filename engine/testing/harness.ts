@@ -32,7 +32,8 @@ export async function startTestEngine(): Promise<TestEngine> {
     limits: { pidsLimit: 128, dataSizeMiB: 64 },
     version: 'test',
     checks: {},
-    log: () => {},
+    // SANDPOOL_TEST_ENGINE_LOG=1 shows the engine's log when a test or bench misbehaves.
+    log: process.env.SANDPOOL_TEST_ENGINE_LOG ? (message: string) => console.error(`[engine] ${message}`) : () => {},
     passIntervalMs: 250,
     healthIntervalMs: 1000,
   });
