@@ -2,7 +2,7 @@
 // before and after it, and the whole round trip over HTTP (warm identifier, and a new
 // identifier's first request). Prints a table and a JSON line.
 //
-//   . /tmp/devenv-or-yours && node --import ./bin/register.mjs bench/request-path.ts [--samples=N]
+//   . /tmp/devenv-or-yours && node --import ./bin/register.mjs bench/request-path.ts [--samples=N] [--cpu=2]
 //
 // It runs an engine in this process against DATABASE_URL and containerd (like the engine tests),
 // on a runc pool of its own that it deletes afterwards. The HTTP client is node:http with a
@@ -19,6 +19,10 @@ import { poolWithReady, startTestEngine, waitFor } from '../engine/testing/harne
 
 const samplesArgument = process.argv.find((argument) => argument.startsWith('--samples='));
 const SAMPLES = samplesArgument ? Number(samplesArgument.split('=')[1]) : 500;
+// --cpu=N: the pool's cores (default: a new pool's 0.5). Back to back, a request costs the
+// sandbox more CPU than wall time, so a 0.5-core sandbox spends part of every CFS period throttled.
+const cpuArgument = process.argv.find((argument) => argument.startsWith('--cpu='));
+const POOL_CPU = cpuArgument ? Number(cpuArgument.split('=')[1]) : undefined;
 const NEW_IDENTIFIERS = 20;
 /** The pause between paced requests: an agent or a person reads each reply before the next cell. */
 const PACE_MS = 20;
@@ -73,7 +77,7 @@ const post = (url: string, token: string, body: unknown) => send(url, token, bod
 
 async function main() {
   const engine = await startTestEngine();
-  const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 4, maxConcurrentSessions: NEW_IDENTIFIERS + 5, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });
+  const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 4, maxConcurrentSessions: NEW_IDENTIFIERS + 5, cooldownPeriodInSeconds: 3600, memoryGi: 0.5, ...(POOL_CPU ? { cpu: POOL_CPU } : {}) });
   const legacyUrl = (identifier: string) => `${engine.url}${pool.endpoint}/code/execute?api-version=2024-02-02-preview&identifier=${identifier}`;
   const executionsUrl = (identifier: string) => `${engine.url}${pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=${identifier}`;
   const print1 = { properties: { codeInputType: 'inline', executionType: 'synchronous', code: 'print(1)' } };
@@ -86,7 +90,7 @@ async function main() {
   const sessionId = (await engine.db.query<{ id: string }>(`SELECT id FROM sessions WHERE pool_id = $1 AND identifier = 'warm-1' AND state = 'ALLOCATED'`, [pool.pool.id])).rows[0]!.id;
   for (let index = 0; index < 50; index += 1) check(await post(legacyUrl('warm-1'), pool.token, print1));
 
-  console.log(`\nSandpool request path (${new Date().toISOString()}, runc, warm session, sequential)`);
+  console.log(`\nSandpool request path (${new Date().toISOString()}, runc, ${pool.pool.cpu} cores per sandbox, warm session, sequential)`);
   const agent = engine.sandboxes.agent(sessionId);
   // Back to back, a pool's 0.5-core sandbox is throttled by its CPU quota whenever a request
   // costs more CPU than half its wall time; paced requests show the latency itself.

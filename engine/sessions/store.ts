@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { assertTransition, type SessionState } from '../../lib/lifecycle/transitions';
 import type { IsolationRuntime } from '../runtime/types';
-import { inTransaction, type Queryable } from '../db';
+import type { Queryable } from '../db';
 
 export const SESSION_EVENTS_CHANNEL = 'sandpool_session_events';
 
@@ -110,48 +110,18 @@ export async function allocateSession(
   const existing = await touchByIdentifier(options.touchDb ?? pool, request);
   if (existing) return { kind: 'existing', sessionId: existing.id };
   try {
-    return await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [request.poolId]);
-      const claim = await client.query<{ id: string; claimed: boolean; allocated: string }>(
-        `WITH existing AS (
-           SELECT id FROM sessions WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED'
-         ), capacity AS (
-           SELECT count(*) AS allocated FROM sessions WHERE pool_id = $1 AND state = 'ALLOCATED'
-         ), candidate AS (
-           SELECT s.id FROM sessions s
-           WHERE s.pool_id = $1 AND s.state = 'READY'
-             AND s.generation = (SELECT generation FROM session_pools WHERE id = $1)
-             AND NOT EXISTS (SELECT 1 FROM existing)
-             AND (SELECT allocated FROM capacity) < $4
-           ORDER BY s.ready_at
-           LIMIT 1
-           FOR UPDATE SKIP LOCKED
-         ), moved AS (
-           UPDATE sessions s SET state = 'ALLOCATED', identifier = $2, allocated_at = now(), last_accessed_at = now(),
-             expires_at = now() + make_interval(secs => $3), updated_at = now()
-           FROM candidate WHERE s.id = candidate.id
-           RETURNING s.id, s.pool_id, 'READY'::"SessionState" AS from_state, s.state AS to_state
-         ), ev AS (
-           INSERT INTO session_events (session_id, pool_id, from_state, to_state, reason)
-           SELECT id, pool_id, from_state, to_state, 'allocated to a new identifier' FROM moved
-           RETURNING id, session_id, pool_id, from_state, to_state, reason, at
-         ), notified AS (
-           SELECT ev.session_id, pg_notify('${SESSION_EVENTS_CHANNEL}', json_build_object('id', ev.id::text, 'sessionId', ev.session_id,
-             'poolId', ev.pool_id, 'from', ev.from_state, 'to', ev.to_state, 'reason', ev.reason, 'at', to_char(ev.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text) FROM ev
-         )
-         SELECT id, false AS claimed, (SELECT allocated FROM capacity)::text AS allocated FROM existing
-         UNION ALL SELECT session_id, true, (SELECT allocated FROM capacity)::text FROM notified
-         UNION ALL SELECT NULL, false, (SELECT allocated FROM capacity)::text
-           WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM notified)`,
-        [request.poolId, request.identifier, request.cooldownSeconds, request.maxConcurrentSessions],
-      );
-      const row = claim.rows[0]!;
-      if (row.id) return row.claimed ? { kind: 'claimed', sessionId: row.id } : { kind: 'existing', sessionId: row.id };
-      return Number(row.allocated) >= request.maxConcurrentSessions ? { kind: 'atCapacity', allocated: Number(row.allocated) } : { kind: 'noneReady' };
-    });
+    // One statement (see the migration that defines the function for why, and what it does).
+    const claim = await pool.query<{ session_id: string | null; newly_claimed: boolean; allocated_count: string }>(
+      'SELECT session_id, newly_claimed, allocated_count::text FROM sandpool_claim_ready_session($1, $2, $3, $4)',
+      [request.poolId, request.identifier, request.cooldownSeconds, request.maxConcurrentSessions],
+    );
+    const row = claim.rows[0]!;
+    if (row.session_id) return row.newly_claimed ? { kind: 'claimed', sessionId: row.session_id } : { kind: 'existing', sessionId: row.session_id };
+    const allocated = Number(row.allocated_count);
+    return allocated >= request.maxConcurrentSessions ? { kind: 'atCapacity', allocated } : { kind: 'noneReady' };
   } catch (error) {
-    // Another request claimed a sandbox for this identifier between our two statements:
-    // the unique index refused ours, and theirs is the session to use.
+    // Another request claimed a sandbox for this identifier first (the lock makes this
+    // unlikely, the unique index impossible to get wrong): theirs is the session to use.
     if ((error as { code?: string }).code === '23505') {
       const winner = await touchByIdentifier(pool, request);
       if (winner) return { kind: 'existing', sessionId: winner.id };
