@@ -10,6 +10,7 @@ import { RequestHistory } from './dataplane/history';
 import { registerDataPlane } from './dataplane/register';
 import { runtimeInventory } from './dataplane/runtime-inventory';
 import { createDatabasePool } from './db';
+import { EngineLock } from './engine-lock';
 import { registerEventStream } from './events';
 import type { HealthCheck } from './health';
 import { PostgresListener } from './listener';
@@ -50,6 +51,17 @@ export type Engine = {
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = options.log ?? ((message: string) => console.log(`[engine] ${message}`));
+  const lock = new EngineLock(options.databaseUrl, log);
+  await lock.acquire();
+  try {
+    return await startEngine(options, log, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startEngine(options: EngineOptions, log: (message: string) => void, lock: EngineLock): Promise<Engine> {
   const db = createDatabasePool(options.databaseUrl);
   const relaxedDb = createDatabasePool(options.databaseUrl, { waitForDisk: false });
   const listener = new PostgresListener(options.databaseUrl, log);
@@ -101,6 +113,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     containerd?.close();
     await relaxedDb.end();
     await db.end();
+    await lock.release();
   };
   return { app, db, reconciler, sandboxes, dataPlane, stop };
 }
