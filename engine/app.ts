@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { CONTAINERD_SOCKET } from '../cli/provision/containerd';
 import { POOL_CHANGED_CHANNEL } from '../lib/services/pool-events';
 import { AccessCache } from './access-cache';
-import { BusySessions, type DataPlaneDeps } from './dataplane/context';
+import { BusySessions, DataPlaneTraffic, type DataPlaneDeps } from './dataplane/context';
 import { RequestHistory } from './dataplane/history';
 import { registerDataPlane } from './dataplane/register';
 import { runtimeInventory } from './dataplane/runtime-inventory';
@@ -72,11 +72,13 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
   let stopping = false;
   const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, preload: options.preload, log });
   const busy = new BusySessions();
+  const traffic = new DataPlaneTraffic();
   const reconciler = new Reconciler({
     db,
     runtime: options.runtime,
     sandboxes,
     busySessions: () => busy.ids(),
+    trafficQuietForMs: () => traffic.quietForMs(),
     log,
     passIntervalMs: options.passIntervalMs,
     healthIntervalMs: options.healthIntervalMs,
@@ -93,7 +95,7 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
   reconciler.start();
   void reconciler.trigger();
 
-  const dataPlane: DataPlaneDeps = { db, relaxedDb, sandboxes, nudge, busy, access, history, inventory, stopping: () => stopping };
+  const dataPlane: DataPlaneDeps = { db, relaxedDb, sandboxes, nudge, busy, traffic, access, history, inventory, stopping: () => stopping };
   const app = createEngineServer({
     version: options.version,
     checks: options.checks,

@@ -226,6 +226,25 @@ describe('the lifecycle event stream', () => {
   }, 120_000);
 });
 
+describe('refill yields to traffic', () => {
+  it('starts no sandbox while a request runs and half the ready sessions are left, and refills once traffic stops', async () => {
+    const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 2, maxConcurrentSessions: 4, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });
+    const running = execute(engine.url, pool.endpoint, pool.token, 'busy-1', 'import time\ntime.sleep(3)\n1');
+    const seen: Record<string, number>[] = [];
+    for (let sample = 0; sample < 10; sample += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      seen.push(await countByState(engine, pool.pool.id));
+    }
+    const response = await running;
+    track(response.sessionId);
+    expect(response.body.properties).toMatchObject({ status: 'Success', result: 1 });
+    // Once claimed: one allocated, one ready, and no start while the request ran.
+    expect(seen.slice(2).every((counts) => (counts.PENDING ?? 0) === 0 && counts.READY === 1 && counts.ALLOCATED === 1), JSON.stringify(seen)).toBe(true);
+    await waitFor('the pool refilled after the request', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) >= 2, 60_000);
+    await deletePool(HOST_OPERATOR, pool.pool.name);
+  }, 120_000);
+});
+
 describe('sandboxes no session owns', () => {
   it('are removed by the running engine, not only at its next start', async () => {
     // What a failed start leaves when its own cleanup failed too (containerd restarting).

@@ -35,6 +35,7 @@ export type DataPlaneDeps = {
   /** Asks the reconciler for a pass now (refill right after an allocation). */
   nudge: () => void;
   busy: BusySessions;
+  traffic: DataPlaneTraffic;
   access: AccessCache;
   history: RequestHistory;
   /** What the code-interpreter image has installed (GET /metadata). */
@@ -42,6 +43,23 @@ export type DataPlaneDeps = {
   /** True once the engine is shutting down: work cut short by that is not the sandbox's fault. */
   stopping: () => boolean;
 };
+
+/** Data-plane requests in flight and when the last one ended, so refill can yield to traffic. */
+export class DataPlaneTraffic {
+  private inFlight = 0;
+  private lastEndedAt = 0;
+  begin(): void {
+    this.inFlight += 1;
+  }
+  end(): void {
+    this.inFlight -= 1;
+    this.lastEndedAt = performance.now();
+  }
+  /** 0 while a request is in flight, else the time since the last one ended. */
+  quietForMs(): number {
+    return this.inFlight > 0 ? 0 : performance.now() - this.lastEndedAt;
+  }
+}
 
 /** Sessions with a request in flight, so cooldown and health checks leave them alone. */
 export class BusySessions {
@@ -229,6 +247,7 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
 export function dataPlaneRoute<Request extends PoolRequest>(deps: DataPlaneDeps, route: string, handle: (call: DataPlaneCall<Request>) => Promise<FastifyReply>) {
   return async (request: Request, reply: FastifyReply): Promise<FastifyReply> => {
     const call = new DataPlaneCall(deps, request, reply, route);
+    deps.traffic.begin();
     try {
       return await handle(call);
     } catch (error) {
@@ -242,6 +261,7 @@ export function dataPlaneRoute<Request extends PoolRequest>(deps: DataPlaneDeps,
       return sendFailure(reply, error);
     } finally {
       call.finish();
+      deps.traffic.end();
     }
   };
 }

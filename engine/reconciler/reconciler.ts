@@ -22,17 +22,32 @@ export type ReconcilerDeps = {
   healthIntervalMs?: number;
   /** Sandboxes started at once. Starting is CPU-bound (runtime + Python start-up) on 2 cores. */
   startConcurrency?: number;
+  /** How long the data plane has had no request in flight (0 while one is); see REFILL_QUIET_MS. */
+  trafficQuietForMs?: () => number;
 };
 
 const LIVE: SessionState[] = ['PENDING', 'READY', 'ALLOCATED'];
 /** After failed starts, a pool waits before trying again: 1 s, 2 s, 4 s … up to a minute. */
 const MAX_START_BACKOFF_MS = 60_000;
+/**
+ * Refill yields to traffic: while requests are in flight, and for this long after the last one,
+ * a pool with at least half its ready sessions left starts no new sandbox. A start costs ~2 CPU
+ * seconds (runc, then Python and its preloads) and on 2 cores it slowed every request of a
+ * burst several-fold; a burst of new identifiers is then served from the ready sessions alone
+ * and the pool refills right after. Below half, refill goes ahead whatever the traffic, so
+ * sustained load cannot empty the pool.
+ */
+export const REFILL_QUIET_MS = 200;
+/** Placeholder ids for starts queued but not yet recorded, so the planner counts them. */
+const QUEUED_START_PREFIX = 'queued-';
 
 export class Reconciler {
   private readonly startLimit;
   private readonly removeLimit = pLimit(4);
   /** Starts queued but not yet recorded in Postgres, per pool (counted as pending by the planner). */
   private readonly queuedStarts = new Map<string, number>();
+  /** Each pool as the latest pass read it: a queued start checks it is still wanted when its turn comes. */
+  private readonly latestPools = new Map<string, PoolConfig>();
   private readonly removing = new Set<string>();
   /** Per pool: consecutive failed starts and when the next start may be tried. A broken image or
    * runtime must not turn into a tight loop of failing sandboxes. */
@@ -156,13 +171,17 @@ export class Reconciler {
 
   private async pass(): Promise<void> {
     const [pools, sessions] = await Promise.all([loadPools(this.deps.db), listUnfinishedSessions(this.deps.db)]);
+    this.latestPools.clear();
+    for (const pool of pools) this.latestPools.set(pool.id, pool);
     for (const pool of pools) {
       const own: SessionView[] = sessions.filter((session) => session.poolId === pool.id);
       const queued = this.queuedStarts.get(pool.id) ?? 0;
-      for (let index = 0; index < queued; index += 1) own.push({ id: `queued-${index}`, state: 'PENDING', generation: pool.generation });
+      for (let index = 0; index < queued; index += 1) own.push({ id: `${QUEUED_START_PREFIX}${index}`, state: 'PENDING', generation: pool.generation });
       const plan = planPool(pool, own);
+      // A queued start has no session yet: nothing to remove; it gives itself up (see queueStart).
+      plan.remove = plan.remove.filter(({ id }) => !id.startsWith(QUEUED_START_PREFIX));
       const backoff = this.startFailures.get(pool.id);
-      const mayStart = !backoff || Date.now() >= backoff.notBefore;
+      const mayStart = (!backoff || Date.now() >= backoff.notBefore) && !this.refillYields(pool, own);
       for (let index = 0; index < (mayStart ? plan.create : 0); index += 1) this.queueStart(pool);
       for (const { id, reason } of plan.remove) this.queueRemoval(id, LIVE, reason);
       if (plan.forgetPool) {
@@ -177,6 +196,14 @@ export class Reconciler {
     for (const id of await listExpiredSessions(this.deps.db, this.deps.busySessions())) this.queueRemoval(id, ['ALLOCATED'], 'cooldown expired');
   }
 
+  /** True when this pool's refill waits for the data plane to be quiet (see REFILL_QUIET_MS). */
+  private refillYields(pool: PoolConfig, sessions: SessionView[]): boolean {
+    const quietForMs = this.deps.trafficQuietForMs?.();
+    if (quietForMs === undefined || quietForMs >= REFILL_QUIET_MS) return false;
+    const ready = sessions.filter((session) => session.state === 'READY' && session.generation === pool.generation).length;
+    return ready >= Math.ceil(pool.readySessionInstances / 2);
+  }
+
   private queueStart(pool: PoolConfig): void {
     this.queuedStarts.set(pool.id, (this.queuedStarts.get(pool.id) ?? 0) + 1);
     let counted = true;
@@ -186,9 +213,12 @@ export class Reconciler {
       this.queuedStarts.set(pool.id, (this.queuedStarts.get(pool.id) ?? 1) - 1);
     };
     void this.startLimit(async () => {
+      // Starts wait here behind the concurrency limit, for minutes after a burst of claims; a
+      // pool deleted or reconfigured meanwhile must not get sandboxes started only to be removed.
+      const current = this.latestPools.get(pool.id);
+      if (this.stopped || !current || current.isDeleting || current.generation !== pool.generation) return;
       // Once the session row exists the planner counts it as pending; until then, this queue does.
-      // If the pool changed meanwhile, the next pass replaces what this starts.
-      const started = await this.deps.sandboxes.start(pool, uncount);
+      const started = await this.deps.sandboxes.start(current, uncount);
       this.recordStart(pool.id, started);
     })
       .catch((error: unknown) => this.deps.log(`start failed: ${String(error)}`))
