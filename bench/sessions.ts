@@ -125,7 +125,13 @@ async function main() {
     }
 
     progress(`${isolation}: warm round trips`);
-    // Warm round trip: the same identifier, sequentially.
+    // Warm round trip: the same identifier, sequentially, once the pool has refilled (a refill
+    // running behind it measures the refill's CPU, not the request path).
+    await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: refillTarget });
+    await waitFor('the pool settled', async () => {
+      const counts = await countByState(engine, pool.pool.id);
+      return (counts.READY ?? 0) >= refillTarget && (counts.PENDING ?? 0) === 0;
+    }, 300_000);
     const warm: number[] = [];
     await execute(url, pool.endpoint, pool.token, `warm-${isolation}`, 'print(1)');
     for (let index = 0; index < (quick ? 50 : 200); index += 1) {
