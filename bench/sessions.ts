@@ -31,6 +31,15 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** The phases of a Server-Timing header ("auth;dur=0.2, session;dur=3.1;desc=…") as [name, ms]. */
+function serverTimings(header: string | null): [string, number][] {
+  return (header ?? '').split(',').flatMap((entry) => {
+    const [name, ...parameters] = entry.trim().split(';');
+    const duration = parameters.find((parameter) => parameter.startsWith('dur='));
+    return name && duration ? [[name, Number(duration.slice(4))] as [string, number]] : [];
+  });
+}
+
 function summary(samples: number[]) {
   return { n: samples.length, p50: Number(percentile(samples, 50).toFixed(2)), p99: Number(percentile(samples, 99).toFixed(2)) };
 }
@@ -105,6 +114,7 @@ async function main() {
       await updatePool(HOST_OPERATOR, pool.pool.name, { readySessionInstances: Math.min(100, requests) });
       await waitFor('ready sessions', async () => ((await countByState(engine, pool.pool.id)).READY ?? 0) >= requests, 300_000);
       const samples: number[] = [];
+      const phases: Record<string, number[]> = {};
       let next = 0;
       const worker = async () => {
         while (next < requests) {
@@ -112,11 +122,13 @@ async function main() {
           const [ms, response] = await timed(() => execute(url, pool.endpoint, pool.token, identifier, 'print(1)'));
           if (response.body.properties?.stdout !== '1\n') throw new Error(`unexpected response: ${JSON.stringify(response.body)}`);
           samples.push(ms);
+          for (const [phase, phaseMs] of serverTimings(response.serverTiming)) (phases[phase] ??= []).push(phaseMs);
         }
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
-      results[`newIdentifier_${isolation}_c${concurrency}`] = summary(samples);
-      rows.push(`new identifier → print(1) (${isolation}, c=${concurrency})  p50 ${percentile(samples, 50).toFixed(1)} ms  p99 ${percentile(samples, 99).toFixed(1)} ms  (n=${samples.length})`);
+      results[`newIdentifier_${isolation}_c${concurrency}`] = { ...summary(samples), serverTimingP50: Object.fromEntries(Object.entries(phases).map(([phase, values]) => [phase, Number(percentile(values, 50).toFixed(2))])) };
+      const split = Object.entries(phases).map(([phase, values]) => `${phase} ${percentile(values, 50).toFixed(1)}`).join(', ');
+      rows.push(`new identifier → print(1) (${isolation}, c=${concurrency})  p50 ${percentile(samples, 50).toFixed(1)} ms  p99 ${percentile(samples, 99).toFixed(1)} ms  (n=${samples.length}; engine's p50 split: ${split} ms)`);
       // Free the cap for the next wave: stop the sessions just used.
       await engine.db.query(`UPDATE sessions SET last_accessed_at = now() - interval '2 hours' WHERE pool_id = $1 AND state = 'ALLOCATED'`, [pool.pool.id]);
       await updatePool(HOST_OPERATOR, pool.pool.name, { cooldownPeriodInSeconds: 10 });

@@ -34,8 +34,11 @@ describe('a runc pool', () => {
     const first = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'x = 6 * 7\nx');
     expect(first.status).toBe(200);
     expect(first.body.properties).toMatchObject({ status: 'Success', result: 42, executionResult: 42, stdout: '', stderr: '' });
+    // Where the time went, for callers chasing a slow request: the claim is marked as such.
+    expect(first.serverTiming).toMatch(/^auth;dur=[\d.]+, session;dur=[\d.]+;desc="new session", agent;dur=[\d.]+$/);
     const again = await execute(engine.url, pool.endpoint, pool.token, 'state-1', 'print(x + 1)\nimport sys; print("oops", file=sys.stderr)\n{"a": [1, 2]}');
     expect(again.sessionId).toBe(first.sessionId);
+    expect(again.serverTiming).toMatch(/^auth;dur=[\d.]+, session;dur=[\d.]+, agent;dur=[\d.]+$/);
     // Lists and dicts come back as IPython's text repr, as Azure returns them (reference §4.2.1).
     expect(again.body.properties).toMatchObject({ status: 'Success', stdout: '43\n', stderr: 'oops\n', result: "{'a': [1, 2]}" });
     const other = await execute(engine.url, pool.endpoint, pool.token, 'state-2', "'x' in globals()");

@@ -124,6 +124,8 @@ export async function poolWithReady(engine: Engine, settings: Record<string, unk
 export type LegacyResponse = {
   status: number;
   sessionId: string | null;
+  /** The reply's Server-Timing header (auth, session, agent). */
+  serverTiming: string | null;
   body: { properties?: { status: string; stdout: string; stderr: string; result: unknown; executionResult: unknown; executionTimeInMilliseconds: number }; error?: { code: string; message: string } };
 };
 
@@ -133,5 +135,5 @@ export async function execute(url: string, endpoint: string, token: string | nul
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ properties: { codeInputType: 'inline', executionType: 'synchronous', code, ...extra } }),
   });
-  return { status: response.status, sessionId: response.headers.get('x-ms-session-guid'), body: (await response.json()) as LegacyResponse['body'] };
+  return { status: response.status, sessionId: response.headers.get('x-ms-session-guid'), serverTiming: response.headers.get('server-timing'), body: (await response.json()) as LegacyResponse['body'] };
 }
