@@ -2,6 +2,7 @@
 // web ports), then every suite against the real parts: Postgres, containerd, Chromium.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bold, green, red, step, StepError } from '../ui';
@@ -31,6 +32,23 @@ async function stopLeftoverPostgres(dataDir: string): Promise<void> {
   throw new StepError(`A Postgres from an earlier test run (pid ${pid}) does not stop.`, `Stop it with \`kill -9 ${pid}\` and run the tests again.`);
 }
 
+/** True when something accepts connections on the loopback port. */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     console.log(`\n${bold(`▶ ${title}`)}`);
@@ -58,6 +76,15 @@ export async function test(options: { only?: string; spec?: string }): Promise<v
   const paths = await import('../paths');
   if (paths.sandpoolHome !== testHome) {
     throw new StepError(`The test run would use ${paths.sandpoolHome} instead of ${testHome}.`, 'This is a bug in cli/commands/test.ts: cli/paths.ts was imported too early.');
+  }
+  // Another test run in progress would lose its installation (and its Postgres) to this one.
+  for (const port of [TEST_PORTS.portal, TEST_PORTS.engine]) {
+    if (await portInUse(port)) {
+      throw new StepError(
+        `Port ${port}, which the test installation's ${port === TEST_PORTS.portal ? 'portal' : 'engine'} uses, is already taken: another test run is probably in progress.`,
+        `Wait for it to finish, or stop whatever listens there (\`ss -ltnp 'sport = :${port}'\` shows it), then run the tests again.`,
+      );
+    }
   }
   await stopLeftoverPostgres(join(testHome, 'postgres'));
   rmSync(testHome, { recursive: true, force: true });

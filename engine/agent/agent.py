@@ -480,14 +480,19 @@ class Kernel:
         deadline = loop.time() + timeout_ms / 1000
         started = time.monotonic()
         try:
-            await asyncio.wait_for(self.exec_lock.acquire(), timeout=max(deadline - loop.time(), 0.001))
+            # wait_for wraps its awaitable in a task: skip it when there is nothing to wait for.
+            if self.exec_lock.locked():
+                await asyncio.wait_for(self.exec_lock.acquire(), timeout=max(deadline - loop.time(), 0.001))
+            else:
+                await self.exec_lock.acquire()
         except asyncio.TimeoutError:
             raise AgentError("Busy", f"another execution kept the kernel busy for this request's whole timeout ({timeout_ms} ms)")
         try:
             if self.state == "dead":
                 raise AgentError("KernelUnavailable", self.last_error or "the kernel could not be started")
             try:
-                await asyncio.wait_for(self.ready.wait(), timeout=max(deadline - loop.time(), 0.001))
+                if not self.ready.is_set():
+                    await asyncio.wait_for(self.ready.wait(), timeout=max(deadline - loop.time(), 0.001))
             except asyncio.TimeoutError:
                 if self.state == "dead":
                     raise AgentError("KernelUnavailable", self.last_error or "the kernel could not be started")
@@ -561,25 +566,13 @@ class Kernel:
                 return "restarted"
             wait = min(LIVENESS_POLL_S, remaining)
             try:
-                # The outer bound matters: a restart closes this client's sockets, and a poll
-                # pending on a closed zmq socket never completes.
-                msg = await asyncio.wait_for(kc.get_iopub_msg(timeout=wait), timeout=wait + 0.5)
-            except (queue.Empty, asyncio.TimeoutError):
+                msg = await kc.get_iopub_msg(timeout=wait)
+            except queue.Empty:
                 if generation != self.generation:
                     return "restarted"
                 if not process.alive():
                     return "died"
                 continue
-            except asyncio.CancelledError:
-                # pyzmq cancels the polls pending on a socket it closes: a restart closed this
-                # client. Only a cancellation of this task itself must propagate.
-                if asyncio.current_task().cancelling() or generation == self.generation:
-                    raise
-                return "restarted"
-            except Exception:  # channels closed under us by a restart
-                if generation != self.generation:
-                    return "restarted"
-                raise
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
@@ -591,7 +584,7 @@ class Kernel:
         # shell channel does not fill up; it has normally arrived before iopub's idle.
         try:
             while True:
-                reply = await asyncio.wait_for(kc.get_shell_msg(timeout=1.0), timeout=1.5)
+                reply = await kc.get_shell_msg(timeout=1.0)
                 if reply["parent_header"].get("msg_id") != msg_id:
                     continue
                 content = reply["content"]
@@ -602,11 +595,8 @@ class Kernel:
                         text = payload.get("data", {}).get("text/plain", "")
                         out.stream("stdout", strip_ansi(text) + "\n")
                 return
-        except (queue.Empty, asyncio.TimeoutError):
+        except queue.Empty:
             log(f"no execute_reply for {msg_id}")
-        except asyncio.CancelledError:  # the client was closed by a restart (see _collect)
-            if asyncio.current_task().cancelling():
-                raise
 
     async def shutdown(self):
         if self.lifecycle_task is not None and not self.lifecycle_task.done():
@@ -688,7 +678,11 @@ class KernelChannels:
 
     async def _get(self, socket_, timeout):
         try:
-            return await asyncio.wait_for(self.queues[socket_].get(), timeout)
+            messages = self.queues[socket_]
+            # Usually the message is already here; wait_for would still make a task for it.
+            if not messages.empty():
+                return messages.get_nowait()
+            return await asyncio.wait_for(messages.get(), timeout)
         except asyncio.TimeoutError:
             raise queue.Empty from None
 
