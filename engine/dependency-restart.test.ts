@@ -63,9 +63,11 @@ async function engineWithSession(identifier: string, kept: number) {
   const { HOST_OPERATOR } = await import('../lib/auth/access');
   const { createPool } = await import('../lib/services/pools');
   const { ensureCodeInterpreterImage } = await import('./images/code-interpreter');
-  const { freePort, startEngineProcess } = await import('./testing/engine-process');
+  const { freePort, startEngineProcess, stopEngineProcess } = await import('./testing/engine-process');
   const { execute, executorToken, uniqueName } = await import('./testing/harness');
   const { reference: image } = await ensureCodeInterpreterImage(() => {});
+  // One engine per database: the previous case's engine goes first.
+  for (const previous of engines.splice(0)) await stopEngineProcess(previous);
   const engine = await startEngineProcess(await freePort(), image, { DATABASE_URL: postgres!.databaseUrl });
   engines.push(engine);
   const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), isolation: 'runc', readySessionInstances: 1, maxConcurrentSessions: 3, cooldownPeriodInSeconds: 3600 });
