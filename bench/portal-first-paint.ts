@@ -1,6 +1,7 @@
 // First paint of the portal's pool pages as an operator sees it: the production build under
 // `next start`, a database holding 20 pools and 500 sessions, and Debian's Chromium signed in as
-// an Owner. For the pool list and for one pool's page it loads the page repeatedly and reports
+// an Owner. For the pool list, one pool's page and, as the floor, the Account page, it loads
+// each page repeatedly (one tab, warm browser cache, as an operator clicking around) and reports
 // First Contentful Paint and the server's response time (navigation timing's responseStart).
 // Prints a table and a JSON line. Run it on a quiet machine, after a build:
 //
@@ -143,8 +144,11 @@ async function load(page: Page, url: string): Promise<LoadTiming> {
 
 type PageResult = { path: string; loads: number; fcpMs: Spread; responseStartMs: Spread; scriptKiB: number };
 
-async function measure(page: Page, baseUrl: string, path: string): Promise<PageResult> {
+/** Measures `path` after checking, once, that it shows what was seeded (`testId` elements, `expected` of them). */
+async function measure(page: Page, baseUrl: string, path: string, shown: { testId: string; expected: number }): Promise<PageResult> {
   for (let index = 0; index < WARM_UP_LOADS; index += 1) await load(page, baseUrl + path);
+  const count = await page.getByTestId(shown.testId).count();
+  if (count !== shown.expected) throw new Error(`${path} shows ${count} ${shown.testId} elements; the seed should give ${shown.expected}`);
   const timings: LoadTiming[] = [];
   for (let index = 0; index < LOADS; index += 1) timings.push(await load(page, baseUrl + path));
   return {
@@ -195,7 +199,14 @@ async function main() {
     const page = await context.newPage();
     await signIn(page, OPERATOR.email, OPERATOR.password);
     const poolPath = `/pools/${poolNames[0]}`;
-    const results = [await measure(page, baseUrl, '/pools'), await measure(page, baseUrl, poolPath)];
+    const liveSessions = SESSION_MIX.PENDING + SESSION_MIX.READY + SESSION_MIX.ALLOCATED + SESSION_MIX.DELETING;
+    const results = [
+      await measure(page, baseUrl, '/pools', { testId: 'pool-row', expected: POOLS }),
+      await measure(page, baseUrl, poolPath, { testId: 'lane-session', expected: liveSessions }),
+      // The floor: a page with the same shell and session check but no pool data. What the
+      // pool pages add is their difference from this row.
+      await measure(page, baseUrl, '/account', { testId: 'signed-in-as', expected: 1 }),
+    ];
 
     const header = ['page', 'loads', 'FCP p50', 'FCP min', 'FCP max', 'response p50', 'response min', 'response max', 'JS KiB'];
     const rows = results.map((result) => [
