@@ -1,9 +1,9 @@
 // First paint of the portal's pool pages as an operator sees it: the production build under
 // `next start`, a database holding 20 pools and 500 sessions, and Debian's Chromium signed in as
 // an Owner. For the pool list, one pool's page and, as the floor, the Account page, it loads
-// each page repeatedly (one tab, warm browser cache, as an operator clicking around) and reports
-// First Contentful Paint and the server's response time (navigation timing's responseStart).
-// Prints a table and a JSON line. Run it on a quiet machine, after a build:
+// each page repeatedly (one tab, warm browser cache, a second's pause between loads, as an
+// operator clicking around) and reports First Contentful Paint and the server's response time
+// (navigation timing's responseStart). Prints a table and a JSON line. Run it on a quiet machine, after a build:
 //
 //   npx next build   # or `npm start` once; this script never builds
 //   . /tmp/yourenv && node --import ./bin/register.mjs bench/portal-first-paint.ts [--loads=20]
@@ -33,6 +33,11 @@ const SESSIONS_PER_POOL = 25; // 500 in all
  */
 const SESSION_MIX = { PENDING: 2, READY: 6, ALLOCATED: 10, DELETING: 2, DELETED: 4, FAILED: 1 } as const;
 const WARM_UP_LOADS = 3;
+/**
+ * The pause after each load, as a person reading the page would leave: the page's link
+ * prefetches and event stream settle, so one load's follow-up work is not timed into the next.
+ */
+const SETTLE_MS = 1_000;
 const loadsArgument = process.argv.find((argument) => argument.startsWith('--loads='));
 const LOADS = loadsArgument ? Number(loadsArgument.split('=')[1]) : 20;
 const DATABASE_NAME = 'sandpool_bench_first_paint';
@@ -150,7 +155,10 @@ async function measure(page: Page, baseUrl: string, path: string, shown: { testI
   const count = await page.getByTestId(shown.testId).count();
   if (count !== shown.expected) throw new Error(`${path} shows ${count} ${shown.testId} elements; the seed should give ${shown.expected}`);
   const timings: LoadTiming[] = [];
-  for (let index = 0; index < LOADS; index += 1) timings.push(await load(page, baseUrl + path));
+  for (let index = 0; index < LOADS; index += 1) {
+    await page.waitForTimeout(SETTLE_MS);
+    timings.push(await load(page, baseUrl + path));
+  }
   return {
     path,
     loads: LOADS,

@@ -21,6 +21,9 @@ export function SortableTh({ column, query, children, className }: { column: Poo
     <Th className={className} aria-sort={isActive ? (query.direction === 'asc' ? 'ascending' : 'descending') : undefined}>
       <Link
         href={poolListHref({ ...query, sort: column, direction: next })}
+        // Each prefetch renders the whole list on the server again; nine of them on every view
+        // cost more than the click they would save (bench/portal-first-paint.ts shows it).
+        prefetch={false}
         className={cn('inline-flex items-center gap-1 hover:text-zinc-900 dark:hover:text-white', isActive && 'text-zinc-900 dark:text-white')}
         title={`Sort by ${children.toLowerCase()}, ${next === 'asc' ? 'ascending' : 'descending'}`}
       >

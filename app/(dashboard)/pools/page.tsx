@@ -103,7 +103,8 @@ export default async function PoolsPage({ searchParams }: { searchParams: Promis
               {pools.map((pool) => (
                 <tr key={pool.id} data-testid="pool-row">
                   <Td className={CELL}>
-                    <Link href={`/pools/${pool.name}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
+                    {/* No prefetch: one server render per listed pool on every view of the list. */}
+                    <Link href={`/pools/${pool.name}`} prefetch={false} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
                       {pool.name}
                     </Link>
                     {pool.provisioningState === 'Deleting' ? (
