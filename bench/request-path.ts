@@ -16,6 +16,7 @@ import { DATA_PLANE_AUDIENCE } from '../lib/tokens/audiences';
 import { loadPoolByName } from '../engine/pools';
 import { touchByIdentifier } from '../engine/sessions/store';
 import { poolWithReady, startTestEngine, waitFor } from '../engine/testing/harness';
+import { percentile } from './stats';
 
 const samplesArgument = process.argv.find((argument) => argument.startsWith('--samples='));
 const SAMPLES = samplesArgument ? Number(samplesArgument.split('=')[1]) : 500;
@@ -26,11 +27,6 @@ const POOL_CPU = cpuArgument ? Number(cpuArgument.split('=')[1]) : undefined;
 const NEW_IDENTIFIERS = 20;
 /** The pause between paced requests: an agent or a person reads each reply before the next cell. */
 const PACE_MS = 20;
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const results: Record<string, { n: number; p50: number; p99: number }> = {};
 function report(label: string, samples: number[]): void {

@@ -16,6 +16,7 @@ import { ensureCodeInterpreterImage } from '../engine/images/code-interpreter';
 import { installationId } from '../engine/installation';
 import { ContainerdRuntime } from '../engine/runtime/containerd';
 import { countByState, execute, poolWithReady, waitFor } from '../engine/testing/harness';
+import { percentile } from './stats';
 
 const run = promisify(execFile);
 const quick = process.argv.includes('--quick');
@@ -25,11 +26,6 @@ const isolationArgument = process.argv.find((argument) => argument.startsWith('-
 const isolations = isolationArgument ? isolationArgument.split('=')[1]!.split(',') : ['runc', 'gVisor'];
 // --preload=numpy or --preload=none: what SANDPOOL_PRELOAD would set (default: the image's list).
 const preloadArgument = process.argv.find((argument) => argument.startsWith('--preload='))?.split('=')[1];
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 /** The phases of a Server-Timing header ("auth;dur=0.2, session;dur=3.1;desc=…") as [name, ms]. */
 function serverTimings(header: string | null): [string, number][] {

@@ -13,6 +13,7 @@ import { ContainerdRuntime } from '../containerd';
 import type { IsolationRuntime, SandboxSpec } from '../types';
 import { waitForAgent } from './agent-client';
 import { ensureTestImage } from './image';
+import { percentile } from '../../../bench/stats';
 
 const execFileAsync = promisify(execFile);
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 10);
@@ -32,11 +33,6 @@ async function timed<T>(body: () => Promise<T>): Promise<number> {
   const started = performance.now();
   await body();
   return performance.now() - started;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 /** Runs `count` jobs with at most `concurrency` in flight; returns jobs per second. */
