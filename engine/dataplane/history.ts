@@ -128,7 +128,8 @@ const INSERT_COLUMNS = `at, pool_id, session_id, identifier, principal_id, princ
   execution_id, asynchronous, execution_status, code, stdout, stderr, execution_result, execution_time_ms, error_code, error_message, finished_at`;
 const RECORDSET = `json_to_recordset($1::json) AS r(at timestamptz, pool_id text, session_id text, identifier text, principal_id text,
   principal_label text, route text, status_code int, duration_ms int, execution_id text, asynchronous boolean, execution_status "ExecutionStatus",
-  code text, stdout text, stderr text, execution_result jsonb, execution_time_ms int, error_code text, error_message text, finished_at timestamptz)`;
+  code text, stdout text, stderr text, execution_result jsonb, execution_time_ms int, error_code text, error_message text, finished_at timestamptz,
+  seq int)`;
 const SELECT_ROWS = `SELECT r.at, r.pool_id, r.session_id, r.identifier, r.principal_id, r.principal_label, r.route, r.status_code, r.duration_ms,
   r.execution_id, r.asynchronous, r.execution_status, r.code, r.stdout, r.stderr, r.execution_result -> 'value', r.execution_time_ms, r.error_code,
   r.error_message, r.finished_at`;
@@ -297,14 +298,15 @@ export class RequestHistory {
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      const rows = batch.flatMap((entry) => (entry.record ? [rowOf(entry.record)] : []));
+      // seq keeps the rows' ids in request order (the join below may otherwise reorder them).
+      const rows = batch.flatMap((entry) => (entry.record ? [rowOf(entry.record)] : [])).map((row, seq) => ({ ...row, seq }));
       const touches = batch.flatMap((entry) => (entry.touch ? [{ session_id: entry.touch.sessionId, cooldown: entry.touch.cooldownSeconds }] : []));
       try {
         // A pool deleted meanwhile takes its history with it: its rows are dropped, not the batch.
         await this.deps.relaxedDb.query(
           `WITH touched AS (${touchSessions('$2')} RETURNING s.id)
            INSERT INTO data_plane_requests (${INSERT_COLUMNS}) ${SELECT_ROWS} FROM ${RECORDSET}
-           WHERE EXISTS (SELECT 1 FROM session_pools p WHERE p.id = r.pool_id)`,
+           WHERE EXISTS (SELECT 1 FROM session_pools p WHERE p.id = r.pool_id) ORDER BY r.seq`,
           [JSON.stringify(rows), JSON.stringify(touches)],
         );
       } catch (error) {
