@@ -9,7 +9,7 @@ import { BusySessions, DataPlaneTraffic, type DataPlaneDeps } from './dataplane/
 import { RequestHistory } from './dataplane/history';
 import { registerDataPlane } from './dataplane/register';
 import { runtimeInventory } from './dataplane/runtime-inventory';
-import { createDatabasePool } from './db';
+import { createDatabasePool, warmDatabasePool } from './db';
 import { EngineLock } from './engine-lock';
 import { registerEventStream } from './events';
 import type { HealthCheck } from './health';
@@ -64,6 +64,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 async function startEngine(options: EngineOptions, log: (message: string) => void, lock: EngineLock): Promise<Engine> {
   const db = createDatabasePool(options.databaseUrl);
   const relaxedDb = createDatabasePool(options.databaseUrl, { waitForDisk: false });
+  await Promise.all([warmDatabasePool(db), warmDatabasePool(relaxedDb)]);
   const listener = new PostgresListener(options.databaseUrl, log);
   const access = new AccessCache(db, listener);
   const history = new RequestHistory({ db, relaxedDb, log });
