@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page, type Request } from '@playwright/test';
-import { owner, sandpool, signIn, TEST_PASSWORD, unique, uniquePoolName } from './fixtures';
+import { owner, sandpool, signIn, TEST_PASSWORD, unique, uniquePoolName, replayServerAction } from './fixtures';
 
 // The code console and the session page against the real engine and containerd: code runs
 // through the engine's data plane as the signed-in person. One tiny runc pool (one session at
@@ -200,16 +200,7 @@ test('[CONSOLE][READER] a Reader has no console, sees sessions without identifie
   const forged = 'print("forged by the reader")';
   const body = captured.postDataBuffer()!.toString('utf8').replace(original, forged);
   expect(body).toContain(forged);
-  const headers = captured.headers();
-  const response = await readerContext.request.post(`/console?pool=${poolName}`, {
-    headers: {
-      'next-action': headers['next-action']!,
-      'content-type': headers['content-type']!,
-      accept: headers.accept ?? 'text/x-component',
-      ...(headers['next-router-state-tree'] ? { 'next-router-state-tree': headers['next-router-state-tree'] } : {}),
-    },
-    data: Buffer.from(body, 'utf8'),
-  });
+  const response = await replayServerAction(readerContext.request, `/console?pool=${poolName}`, captured, body);
   const answer = await response.text();
   expect(answer).toContain('sessions.execute');
   expect(answer).not.toContain('forged by the reader');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type APIResponse, type Page, type Request } from '@playwright/test';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..');
@@ -61,4 +61,21 @@ export async function executeInPool(request: APIRequestContext, poolName: string
   });
   expect(response.status()).toBe(200);
   return ((await response.json()) as { properties: { result: unknown } }).properties.result;
+}
+
+/**
+ * Sends a server action the page really made (`captured`), with `body` instead of its own body,
+ * from another browser context: how a forged request reaches the server, bypassing the UI.
+ */
+export function replayServerAction(context: APIRequestContext, path: string, captured: Request, body: string): Promise<APIResponse> {
+  const headers = captured.headers();
+  return context.post(path, {
+    headers: {
+      'next-action': headers['next-action']!,
+      'content-type': headers['content-type']!,
+      accept: headers.accept ?? 'text/x-component',
+      ...(headers['next-router-state-tree'] ? { 'next-router-state-tree': headers['next-router-state-tree'] } : {}),
+    },
+    data: Buffer.from(body, 'utf8'),
+  });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, test, type Page, type Request } from '@playwright/test';
 import pg from 'pg';
-import { createPoolWithCli, executeInPool, owner, sandpool, signIn, TEST_PASSWORD, unique, uniquePoolName } from './fixtures';
+import { createPoolWithCli, executeInPool, owner, sandpool, signIn, TEST_PASSWORD, unique, uniquePoolName, replayServerAction } from './fixtures';
 
 // The pool pages against the real engine and containerd. Pools stay tiny (runc, one or two
 // ready sessions): the machines that run this have two cores.
@@ -221,16 +221,7 @@ test('[POOLS][READER] a Reader sees pools read-only, without identifiers, and a 
   // The Reader replays the Owner's server-action call with a bigger cap: refused, nothing changes.
   const body = captured.postDataBuffer()!.toString('utf8').replace(/(name="[^"]*maxConcurrentSessions"\r\n\r\n)3/, '$1600');
   expect(body).toMatch(/maxConcurrentSessions"\r\n\r\n600/);
-  const headers = captured.headers();
-  const response = await readerContext.request.post(`/pools/${name}/edit`, {
-    headers: {
-      'next-action': headers['next-action']!,
-      'content-type': headers['content-type']!,
-      accept: headers.accept ?? 'text/x-component',
-      ...(headers['next-router-state-tree'] ? { 'next-router-state-tree': headers['next-router-state-tree'] } : {}),
-    },
-    data: Buffer.from(body, 'utf8'),
-  });
+  const response = await replayServerAction(readerContext.request, `/pools/${name}/edit`, captured, body);
   expect(await response.text()).toContain('pools.write');
   const pools = JSON.parse(await sandpool('pool', 'list', '--json')) as { name: string; maxConcurrentSessions: number }[];
   expect(pools.find((pool) => pool.name === name)?.maxConcurrentSessions).toBe(3);

@@ -1,5 +1,5 @@
 import { expect, test, type Request } from '@playwright/test';
-import { owner, sandpool, signIn, TEST_PASSWORD, unique } from './fixtures';
+import { owner, sandpool, signIn, TEST_PASSWORD, unique, replayServerAction } from './fixtures';
 
 test('[ROLES][READER] a Reader sees read-only pages, and a forged server-action call is refused', async ({ browser }) => {
   const readerEmail = `${unique('reader')}@example.com`;
@@ -43,16 +43,7 @@ test('[ROLES][READER] a Reader sees read-only pages, and a forged server-action 
   const forgedEmail = `${unique('forged')}@example.com`;
   const body = captured.postDataBuffer()!.toString('utf8').replaceAll(original, forgedEmail);
   expect(body).toContain(forgedEmail);
-  const headers = captured.headers();
-  const response = await readerContext.request.post('/users', {
-    headers: {
-      'next-action': headers['next-action']!,
-      'content-type': headers['content-type']!,
-      accept: headers.accept ?? 'text/x-component',
-      ...(headers['next-router-state-tree'] ? { 'next-router-state-tree': headers['next-router-state-tree'] } : {}),
-    },
-    data: Buffer.from(body, 'utf8'),
-  });
+  const response = await replayServerAction(readerContext.request, '/users', captured, body);
   expect(await response.text()).toContain('principals.write');
   const users = JSON.parse(await sandpool('user', 'list', '--json')) as { email: string }[];
   expect(users.map((user) => user.email)).toContain(original);

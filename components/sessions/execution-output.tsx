@@ -1,15 +1,9 @@
 import type { ReactNode } from 'react';
 import { Badge } from '@/components/ui/badge';
+import type { SessionExecution } from '@/lib/services/sessions';
 
-export type ExecutionOutcome = {
-  status: 'Running' | 'Succeeded' | 'Failed';
-  stdout: string;
-  stderr: string;
-  result: unknown;
-  imagePng: string | null;
-  executionTimeMs: number | null;
-  error: { code: string; message: string } | null;
-};
+/** What the output panel shows of an execution: the history's fields (the console builds the same shape). */
+export type ExecutionOutcome = Pick<SessionExecution, 'status' | 'stdout' | 'stderr' | 'result' | 'imagePng' | 'executionTimeMs' | 'error'>;
 
 /** Did the engine stop this execution at its timeout? */
 export function timedOut(outcome: Pick<ExecutionOutcome, 'error'>): boolean {
