@@ -108,6 +108,9 @@ test('[ACCOUNT] a user changes their password and must sign in again with the ne
   await form.getByRole('button', { name: 'Create user' }).click();
   await expect(form.getByRole('status')).toContainText(`Created ${email}`);
   await page.getByRole('button', { name: 'Sign out' }).click();
+  // Wait for the sign-out to land: navigating while its action is in flight races it, and the
+  // still-valid cookie sends /login back to the dashboard.
+  await expect(page).toHaveURL(/\/login/);
 
   await signIn(page, email, TEST_PASSWORD);
   await expect(page.getByText('You have no roles yet')).toBeVisible();
