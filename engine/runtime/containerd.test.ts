@@ -2,8 +2,8 @@
 // gVisor: a sandbox is created, inspected from inside through the agent socket (user,
 // capabilities, filesystems, network, pids and memory limits), removed, and nothing is left.
 // Failed creates must leave nothing either. Uses the tiny busybox+perl image from testing/.
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTAINERD_SOCKET } from '../../cli/provision/containerd';
@@ -89,9 +89,19 @@ describe.each([
 
   it('starts at a low CPU weight and gets its own once marked ready', async () => {
     const shares = () => Number(readFileSync(`/sys/fs/cgroup/cpu/${SANDPOOL_NAMESPACE}/${spec.id}/cpu.shares`, 'utf8'));
+    const parent = `/sys/fs/cgroup/cpu/${SANDPOOL_NAMESPACE}/cpu.shares`;
+    writeFileSync(parent, '1024');
     expect(shares()).toBe(64);
-    await runtime.markReady(spec.id, spec.cpuMillicores);
+    // A fresh runtime: each weighs the sandboxes' parent cgroup once, on its first markReady.
+    const fresh = new ContainerdRuntime();
+    try {
+      await fresh.markReady(spec.id, spec.cpuMillicores);
+    } finally {
+      fresh.close();
+    }
     expect(shares()).toBe(512);
+    // All sandboxes together weigh as much as the host's cores, not as one process.
+    expect(Number(readFileSync(parent, 'utf8'))).toBe(availableParallelism() * 1024);
     await expect(runtime.markReady('no-such-sandbox', 500)).rejects.toThrow(/no-such-sandbox: setting its CPU weight failed/);
   });
 

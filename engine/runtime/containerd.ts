@@ -6,6 +6,7 @@
 // Only pool refill (create), cooldown/delete (remove) and crash recovery (list) come here; the
 // request hot path never touches containerd.
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -62,6 +63,15 @@ export class SandboxRuntimeError extends Error {
 
 type ResolvedImage = { config: ImageConfig; chainId: string };
 
+const SANDBOXES_PARENT_CPU_SHARES = availableParallelism() * 1024;
+
+/** Sets a cgroup's CPU weight in cgroup v1's shares, converted for v2 as runc and crun do. */
+async function writeCpuShares(cgroup: string, shares: number): Promise<void> {
+  const v1 = join('/sys/fs/cgroup/cpu', cgroup, 'cpu.shares');
+  if (existsSync(v1)) await writeFile(v1, String(shares));
+  else await writeFile(join('/sys/fs/cgroup', cgroup, 'cpu.weight'), String(1 + Math.round(((shares - 2) * 9999) / 262142)));
+}
+
 export class ContainerdRuntime implements SandboxRuntime {
   readonly namespace: string;
   readonly snapshotter: string;
@@ -77,6 +87,7 @@ export class ContainerdRuntime implements SandboxRuntime {
   private gvisorRecords: Promise<void> = Promise.resolve();
   /** Removals in flight, so two callers removing one sandbox share the work. */
   private readonly removals = new Map<string, Promise<void>>();
+  private sandboxesWeighted: Promise<void> | undefined;
 
   constructor(options: ContainerdRuntimeOptions = {}) {
     this.namespace = options.namespace ?? SANDPOOL_NAMESPACE;
@@ -163,16 +174,26 @@ export class ContainerdRuntime implements SandboxRuntime {
   async markReady(id: string, cpuMillicores: number): Promise<void> {
     // Straight to the cgroup: containerd's Update would resend every resource (runc update
     // treats missing ones as "unlimited"), and only this one value changes.
-    const shares = cpuSharesFor(cpuMillicores);
-    const v1 = join('/sys/fs/cgroup/cpu', this.namespace, id, 'cpu.shares');
-    const v2 = join('/sys/fs/cgroup', this.namespace, id, 'cpu.weight');
     try {
-      if (existsSync(v1)) await writeFile(v1, String(shares));
-      // The conversion runc and crun use for cgroup v2.
-      else await writeFile(v2, String(1 + Math.round(((shares - 2) * 9999) / 262142)));
+      await writeCpuShares(join(this.namespace, id), cpuSharesFor(cpuMillicores));
     } catch (error) {
       throw new SandboxRuntimeError(id, 'raising its CPU weight', `Sandbox ${id}: setting its CPU weight failed: ${messageOf(error)}`, { cause: error });
     }
+    this.sandboxesWeighted ??= this.weighAllSandboxes();
+    await this.sandboxesWeighted;
+  }
+
+  /**
+   * runc creates the namespace's parent cgroup with the default weight, that of one process:
+   * when the host is busy, every sandbox together got as much CPU as the engine alone, or as
+   * one Postgres backend (a burst of first `print(1)`s waited 15-300 ms for CPU in their agents).
+   * Like kubelet's kubepods, the sandboxes as a whole weigh as much as all of the host's cores;
+   * each sandbox is still held to its own quota. Once per engine: the parent exists by now.
+   */
+  private async weighAllSandboxes(): Promise<void> {
+    await writeCpuShares(this.namespace, SANDBOXES_PARENT_CPU_SHARES).catch((error: unknown) => {
+      console.error(`[engine] could not set the sandboxes' CPU weight (${messageOf(error)}); they share one process's weight when the host is busy`);
+    });
   }
 
   async list(): Promise<SandboxInfo[]> {

@@ -55,6 +55,18 @@ describe('allocateSession', () => {
     expect((await allocateSession(db, request('first-1'))).kind).toBe('existing');
   });
 
+  it('never hands out more sessions than the cap to concurrent new identifiers, with or without the pool lock', async () => {
+    // ready == max: the claims run without the pool's lock; ready > max (a cap just lowered):
+    // they take it. Either way exactly `max` identifiers get a session.
+    for (const [ready, max] of [[4, 4], [6, 3]] as const) {
+      const { request } = await poolWithReadySessions(ready, max);
+      const results = await Promise.all(Array.from({ length: 8 }, (_, index) => allocateSession(db, request(`burst-${ready}-${index}`))));
+      expect(results.filter((allocation) => allocation.kind === 'claimed')).toHaveLength(max);
+      for (const refused of results.filter((allocation) => allocation.kind !== 'claimed')) expect(['atCapacity', 'noneReady']).toContain(refused.kind);
+      expect(await allocateSession(db, request('one-more'))).toEqual({ kind: 'atCapacity', allocated: max });
+    }
+  });
+
   it('reports an empty pool below its cap, so the caller can wait for a sandbox', async () => {
     const { request } = await poolWithReadySessions(0);
     expect(await allocateSession(db, request('waiting-1'))).toEqual({ kind: 'noneReady' });

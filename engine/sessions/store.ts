@@ -98,7 +98,8 @@ export type Allocation =
 
 /**
  * Finds the live session of `identifier`, or claims the oldest ready one for it. The claim is
- * one statement under a per-pool lock, so the cap holds under concurrency; the partial unique
+ * one statement, which takes the pool's lock only when the pool is over its cap (see the
+ * migration claim_without_pool_lock for why the cap holds without it); the partial unique
  * index on (pool, identifier) makes two racing claims for one identifier impossible. No
  * containerd call happens here.
  */
@@ -111,17 +112,18 @@ export async function allocateSession(
   if (existing) return { kind: 'existing', sessionId: existing.id };
   try {
     // One statement (see the migration that defines the function for why, and what it does).
-    const claim = await pool.query<{ session_id: string | null; newly_claimed: boolean; allocated_count: string }>(
-      'SELECT session_id, newly_claimed, allocated_count::text FROM sandpool_claim_ready_session($1, $2, $3, $4)',
-      [request.poolId, request.identifier, request.cooldownSeconds, request.maxConcurrentSessions],
-    );
+    const claim = await pool.query<{ session_id: string | null; newly_claimed: boolean; allocated_count: string }>({
+      name: 'sandpool-claim-ready-session',
+      text: 'SELECT session_id, newly_claimed, allocated_count::text FROM sandpool_claim_ready_session($1, $2, $3, $4)',
+      values: [request.poolId, request.identifier, request.cooldownSeconds, request.maxConcurrentSessions],
+    });
     const row = claim.rows[0]!;
     if (row.session_id) return row.newly_claimed ? { kind: 'claimed', sessionId: row.session_id } : { kind: 'existing', sessionId: row.session_id };
     const allocated = Number(row.allocated_count);
     return allocated >= request.maxConcurrentSessions ? { kind: 'atCapacity', allocated } : { kind: 'noneReady' };
   } catch (error) {
-    // Another request claimed a sandbox for this identifier first (the lock makes this
-    // unlikely, the unique index impossible to get wrong): theirs is the session to use.
+    // Another request claimed a sandbox for this identifier at the same moment; the partial
+    // unique index let only one commit: theirs is the session to use.
     if ((error as { code?: string }).code === '23505') {
       const winner = await touchByIdentifier(pool, request);
       if (winner) return { kind: 'existing', sessionId: winner.id };
@@ -138,11 +140,14 @@ const LIVE_SESSION_COLUMNS = `id, identifier, ${ISO('allocated_at')} AS "allocat
 
 /** Moves the cooldown of the identifier's live session forward; returns it, or null if it has none. */
 export async function touchByIdentifier(db: Queryable, request: { poolId: string; identifier: string; cooldownSeconds: number }): Promise<LiveSession | null> {
-  const result = await db.query<LiveSession>(
-    `UPDATE sessions SET last_accessed_at = now(), expires_at = now() + make_interval(secs => $3)
+  // Named, so each connection parses and plans it once: unnamed, its parse and plan cost more
+  // Postgres CPU than running it.
+  const result = await db.query<LiveSession>({
+    name: 'sandpool-touch-session',
+    text: `UPDATE sessions SET last_accessed_at = now(), expires_at = now() + make_interval(secs => $3)
      WHERE pool_id = $1 AND identifier = $2 AND state = 'ALLOCATED' RETURNING ${LIVE_SESSION_COLUMNS}`,
-    [request.poolId, request.identifier, request.cooldownSeconds],
-  );
+    values: [request.poolId, request.identifier, request.cooldownSeconds],
+  });
   return result.rows[0] ?? null;
 }
 
