@@ -21,6 +21,7 @@ import { SANDPOOL_NAMESPACE } from './runtime/containerd';
 import type { SandboxRuntime } from './runtime/types';
 import { createEngineServer } from './server';
 import { SESSION_EVENTS_CHANNEL } from './sessions/store';
+import { LiveSessionCache } from './sessions/live-session-cache';
 
 export type EngineOptions = {
   databaseUrl: string;
@@ -71,7 +72,8 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
   let containerd: ContainerdClient | undefined;
   const inventory = runtimeInventory(() => (containerd ??= new ContainerdClient(options.containerdSocket ?? CONTAINERD_SOCKET, SANDPOOL_NAMESPACE)), options.image);
   let stopping = false;
-  const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, preload: options.preload, log });
+  const liveSessions = new LiveSessionCache(listener);
+  const sandboxes = new SandboxManager({ db, runtime: options.runtime, runDir: options.runDir, image: options.image, limits: options.limits, preload: options.preload, liveSessions, log });
   const busy = new BusySessions();
   const traffic = new DataPlaneTraffic();
   const reconciler = new Reconciler({
@@ -96,7 +98,7 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
   reconciler.start();
   void reconciler.trigger();
 
-  const dataPlane: DataPlaneDeps = { db, relaxedDb, sandboxes, nudge, busy, traffic, access, history, inventory, stopping: () => stopping };
+  const dataPlane: DataPlaneDeps = { db, relaxedDb, sandboxes, liveSessions, nudge, busy, traffic, access, history, inventory, stopping: () => stopping };
   const app = createEngineServer({
     version: options.version,
     checks: options.checks,

@@ -9,6 +9,7 @@ import { AgentClient } from './agent/client';
 import type { PoolConfig } from './pools';
 import type { SandboxRuntime } from './runtime/types';
 import { insertPendingSession, transitionSession } from './sessions/store';
+import type { LiveSessionCache } from './sessions/live-session-cache';
 
 const AGENT_READY_TIMEOUT_MS = 90_000;
 
@@ -23,6 +24,8 @@ export type SandboxManagerDeps = {
   limits: SandboxLimits;
   /** Modules each kernel pre-imports, overriding the image's list ('' for none); undefined keeps the image's. */
   preload?: string;
+  /** Told before a session leaves ALLOCATED, so no request is sent to it from memory after. */
+  liveSessions?: LiveSessionCache;
   log: (message: string) => void;
 };
 
@@ -136,6 +139,7 @@ export class SandboxManager {
    * Returns false when the session had already left `from` (someone else is handling it).
    */
   async destroy(sessionId: string, from: SessionState[], reason: string): Promise<boolean> {
+    this.deps.liveSessions?.forget(sessionId);
     const moved = await transitionSession(this.deps.db, sessionId, from, 'DELETING', reason);
     if (!moved) return false;
     await this.finishDeleting(sessionId);

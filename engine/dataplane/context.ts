@@ -16,6 +16,7 @@ import { sendError } from '../server';
 import type { ExecutionRecord, RequestHistory, RequestRecord } from './history';
 import { DataPlaneError, parseIdentifier } from './requests';
 import type { RuntimeInventory } from './runtime-inventory';
+import type { LiveSessionCache } from '../sessions/live-session-cache';
 
 export { DataPlaneError };
 
@@ -32,6 +33,8 @@ export type DataPlaneDeps = {
    */
   relaxedDb: pg.Pool;
   sandboxes: SandboxManager;
+  /** Identifier → session for warm requests (see the file for why it stays right). */
+  liveSessions: LiveSessionCache;
   /** Asks the reconciler for a pass now (refill right after an allocation). */
   nudge: () => void;
   busy: BusySessions;
@@ -163,19 +166,19 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
     const pool = this.pool;
     const identifier = this.identifier;
     if (!pool || !identifier || this.busySessionId) throw new Error('session() needs authorize() and requireIdentifier() first, and runs once per request');
+    const known = this.deps.liveSessions.get(pool.id, identifier);
+    if (known) return this.useSession(known, false);
     const deadline = Date.now() + READY_WAIT_MS;
     for (;;) {
+      const mark = this.deps.liveSessions.mark();
       const allocation = await allocateSession(
         this.deps.db,
         { poolId: pool.id, identifier, cooldownSeconds: pool.cooldownSeconds, maxConcurrentSessions: pool.maxConcurrentSessions },
         { touchDb: this.deps.relaxedDb },
       );
       if (allocation.kind === 'claimed' || allocation.kind === 'existing') {
-        this.claimed = allocation.kind === 'claimed';
-        this.sessionId = allocation.sessionId;
-        this.busySessionId = allocation.sessionId;
-        this.deps.busy.enter(allocation.sessionId);
-        return allocation.sessionId;
+        this.deps.liveSessions.remember(pool.id, identifier, allocation.sessionId, mark);
+        return this.useSession(allocation.sessionId, allocation.kind === 'claimed');
       }
       if (allocation.kind === 'atCapacity') {
         throw new DataPlaneError(
@@ -190,6 +193,14 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  private useSession(sessionId: string, claimed: boolean): string {
+    this.claimed = claimed;
+    this.sessionId = sessionId;
+    this.busySessionId = sessionId;
+    this.deps.busy.enter(sessionId);
+    return sessionId;
   }
 
   /**
