@@ -171,11 +171,12 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
     const deadline = Date.now() + READY_WAIT_MS;
     for (;;) {
       const mark = this.deps.liveSessions.mark();
-      const allocation = await allocateSession(
-        this.deps.db,
-        { poolId: pool.id, identifier, cooldownSeconds: pool.cooldownSeconds, maxConcurrentSessions: pool.maxConcurrentSessions },
-        { touchDb: this.deps.relaxedDb },
-      );
+      const allocation = await allocateSession(this.deps.db, {
+        poolId: pool.id,
+        identifier,
+        cooldownSeconds: pool.cooldownSeconds,
+        maxConcurrentSessions: pool.maxConcurrentSessions,
+      });
       if (allocation.kind === 'claimed' || allocation.kind === 'existing') {
         this.deps.liveSessions.remember(pool.id, identifier, allocation.sessionId, mark);
         return this.useSession(allocation.sessionId, allocation.kind === 'claimed');

@@ -106,10 +106,10 @@ export type Allocation =
 export async function allocateSession(
   pool: pg.Pool,
   request: { poolId: string; identifier: string; cooldownSeconds: number; maxConcurrentSessions: number },
-  options: { touchDb?: Queryable } = {},
 ): Promise<Allocation> {
-  const existing = await touchByIdentifier(options.touchDb ?? pool, request);
-  if (existing) return { kind: 'existing', sessionId: existing.id };
+  // No touch first: the engine reaches identifiers it has seen from memory
+  // (LiveSessionCache), so what comes here is nearly always new, and the claim finds an
+  // existing session itself. The request's closing touch moves the cooldown either way.
   try {
     // One statement (see the migration that defines the function for why, and what it does).
     const claim = await pool.query<{ session_id: string | null; newly_claimed: boolean; allocated_count: string }>({
