@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_OPERATOR } from '../lib/auth/access';
 import { deletePool, updatePool } from '../lib/services/pools';
+import type pg from 'pg';
 import { findLeftovers, hasLeftovers, SandboxRuntimeError } from './runtime/containerd';
+import { SESSION_EVENTS_CHANNEL } from './sessions/store';
 import { countByState, execute, poolWithReady, startTestEngine, waitFor, type TestEngine } from './testing/harness';
 
 let engine: TestEngine;
@@ -177,12 +179,13 @@ describe('the data plane refuses bad requests before allocating anything', () =>
 });
 
 describe('the lifecycle event stream', () => {
-  async function readEvents(url: string, token: string, lastEventId: string | null, until: (events: { id: string; to: string }[]) => boolean) {
+  type StreamedEvent = { id: string; sessionId: string; to: string; reason: string };
+  async function readEvents(url: string, token: string, lastEventId: string | null, until: (events: StreamedEvent[]) => boolean) {
     const controller = new AbortController();
     const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal: controller.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream');
-    const events: { id: string; sessionId: string; to: string }[] = [];
+    const events: StreamedEvent[] = [];
     const reader = response.body!.getReader();
     let buffer = '';
     const deadline = Date.now() + 90_000;
@@ -222,6 +225,31 @@ describe('the lifecycle event stream', () => {
     // Reconnect after the first event: only what came after it, nothing twice.
     const replayed = await readEvents(url, token, seen[0]!.id, (events) => events.length >= 1);
     expect(replayed.map((event) => event.id)).toEqual([seen[1]!.id]);
+
+    // A transition that commits after one with a higher id (ids are taken at insert) is streamed too.
+    const lateStream = readEvents(url, token, seen[1]!.id, (events) => events.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const recordEvent = (db: Pick<pg.Pool, 'query'>, reason: string) =>
+      db.query(
+        `WITH ev AS (INSERT INTO session_events (session_id, pool_id, from_state, to_state, reason) VALUES ($1, $2, 'READY', 'READY', $3)
+           RETURNING id, session_id, pool_id, from_state, to_state, reason, at)
+         SELECT pg_notify($4, json_build_object('id', id::text, 'sessionId', session_id, 'poolId', pool_id, 'from', from_state, 'to', to_state,
+           'reason', reason, 'at', to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text) FROM ev`,
+        [seen[1]!.sessionId, pool.id, reason, SESSION_EVENTS_CHANNEL],
+      );
+    const slow = await engine.db.connect();
+    try {
+      await slow.query('BEGIN');
+      await recordEvent(slow, 'written first, committed last');
+      await recordEvent(engine.db, 'written last, committed first');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await slow.query('COMMIT');
+    } finally {
+      slow.release();
+    }
+    const late = await lateStream;
+    expect(late.map((event) => event.reason)).toEqual(['written last, committed first', 'written first, committed last']);
+    expect(BigInt(late[0]!.id)).toBeGreaterThan(BigInt(late[1]!.id));
 
     const dataPlaneToken = (await issueAccessToken(reader.servicePrincipal, 'https://dynamicsessions.io')).accessToken;
     expect((await fetch(url, { headers: { authorization: `Bearer ${dataPlaneToken}` } })).status).toBe(401);

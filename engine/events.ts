@@ -16,6 +16,8 @@ import { SESSION_EVENTS_CHANNEL, type SessionEvent } from './sessions/store';
 
 const HEARTBEAT_MS = 15_000;
 const REPLAY_LIMIT = 1000;
+/** Far more than can be in flight between a replay and the notifications that overlap it. */
+const SENT_IDS_KEPT = 10_000;
 
 type Params = { poolName: string };
 
@@ -43,11 +45,14 @@ export function registerEventStream(app: FastifyInstance, deps: { db: pg.Pool; l
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    let lastSent = BigInt(lastEventId);
+    // Replay and live notifications overlap, so what was sent is remembered. Not "skip ids at or
+    // below the last one sent": ids are taken when a transition is written and it commits later,
+    // so a transition can commit (and be notified) after one with a higher id.
+    const sent = new Set<string>();
     const send = (event: SessionEvent) => {
-      // Replay and live notifications can overlap; ids are increasing, so skip what was sent.
-      if (BigInt(event.id) <= lastSent) return;
-      lastSent = BigInt(event.id);
+      if (sent.has(event.id)) return;
+      if (sent.size >= SENT_IDS_KEPT) sent.delete(sent.values().next().value!);
+      sent.add(event.id);
       raw.write(format(event));
     };
     const buffered: SessionEvent[] = [];
