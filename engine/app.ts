@@ -68,6 +68,7 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
   await Promise.all([warmDatabasePool(db), warmDatabasePool(relaxedDb)]);
   const listener = new PostgresListener(options.databaseUrl, log);
   const access = new AccessCache(db, listener);
+  await access.warm();
   const history = new RequestHistory({ db, relaxedDb, log });
   let containerd: ContainerdClient | undefined;
   const inventory = runtimeInventory(() => (containerd ??= new ContainerdClient(options.containerdSocket ?? CONTAINERD_SOCKET, SANDPOOL_NAMESPACE)), options.image);
