@@ -84,6 +84,32 @@ const multipartBody = {
     },
   },
 };
+const SESSION_NOT_FOUND = error('SessionWithIdentifierNotFound, or SessionRequestValidationFailed.');
+const legacyUpload = {
+  operationId: 'LegacyFiles_Upload',
+  tags: tags('Legacy contract'),
+  summary: "Upload files into the session's /mnt/data (legacy contract): every multipart part with a filename.",
+  security,
+  parameters: [...SESSION_PARAMETERS, param('directory')],
+  requestBody: multipartBody,
+  responses: { '200': { description: 'The stored files.', content: json(ref('LegacyFileCollection')) }, ...SESSION_REFUSALS, ...FILE_ERRORS, ...UPLOAD_ERRORS },
+};
+const getSession = {
+  operationId: 'SessionManagement_Get',
+  tags: tags('Sessions'),
+  summary: "The identifier's session (never allocates one); restarts its cooldown.",
+  security,
+  parameters: SESSION_PARAMETERS,
+  responses: { '200': { description: 'The session.', content: json(ref('Session')) }, ...SESSION_REFUSALS, '400': SESSION_NOT_FOUND },
+};
+const listSessions = {
+  operationId: 'ListSessions_Get',
+  tags: tags('Sessions'),
+  summary: `The pool's sessions, ${SESSION_PAGE_SIZE} a page.`,
+  security,
+  parameters: [...POOL_PARAMETERS, param('skip')],
+  responses: { '200': { description: 'One page.', content: json(ref('SessionList')) }, '400': error('SessionRequestValidationFailed (skip).'), ...REFUSALS },
+};
 const legacyVersions = 'With api-version 2024-02-02-preview or 2024-08-02-preview the legacy shape, otherwise the new one.';
 
 export function dataPlaneOpenApi() {
@@ -152,28 +178,8 @@ export function dataPlaneOpenApi() {
           },
         },
       },
-      [`${POOL}/files/upload`]: {
-        post: {
-          operationId: 'LegacyFiles_Upload',
-          tags: tags('Legacy contract'),
-          summary: 'Upload files into the session\'s /mnt/data (legacy contract): every multipart part with a filename.',
-          security,
-          parameters: [...SESSION_PARAMETERS, param('directory')],
-          requestBody: multipartBody,
-          responses: { '200': { description: 'The stored files.', content: json(ref('LegacyFileCollection')) }, ...SESSION_REFUSALS, ...FILE_ERRORS, ...UPLOAD_ERRORS },
-        },
-      },
-      [`${POOL}/python/uploadFile`]: {
-        post: {
-          operationId: 'LegacyFiles_Upload_python_uploadFile',
-          tags: tags('Legacy contract'),
-          summary: 'Alias of files/upload.',
-          security,
-          parameters: [...SESSION_PARAMETERS, param('directory')],
-          requestBody: multipartBody,
-          responses: { '200': { description: 'The stored files.', content: json(ref('LegacyFileCollection')) }, ...SESSION_REFUSALS, ...FILE_ERRORS, ...UPLOAD_ERRORS },
-        },
-      },
+      [`${POOL}/files/upload`]: { post: legacyUpload },
+      [`${POOL}/python/uploadFile`]: { post: { ...legacyUpload, operationId: 'LegacyFiles_Upload_python_uploadFile', summary: 'Alias of files/upload.' } },
       [`${POOL}/files/content/{name}`]: {
         get: {
           operationId: 'LegacyFiles_GetContent',
@@ -237,52 +243,24 @@ export function dataPlaneOpenApi() {
         },
       },
       [`${POOL}/session`]: {
-        get: {
-          operationId: 'SessionManagement_Get',
-          tags: tags('Sessions'),
-          summary: "The identifier's session (never allocates one); restarts its cooldown.",
-          security,
-          parameters: SESSION_PARAMETERS,
-          responses: { '200': { description: 'The session.', content: json(ref('Session')) }, ...SESSION_REFUSALS, '400': error('SessionWithIdentifierNotFound, or SessionRequestValidationFailed.') },
-        },
+        get: getSession,
         delete: {
           operationId: 'SessionManagement_Delete',
           tags: tags('Sessions'),
           summary: 'Delete the session and its sandbox; the identifier\'s next request gets a fresh, empty session.',
           security,
           parameters: SESSION_PARAMETERS,
-          responses: { '204': { description: 'Deleted.' }, ...SESSION_REFUSALS, '400': error('SessionWithIdentifierNotFound, or SessionRequestValidationFailed.') },
+          responses: { '204': { description: 'Deleted.' }, ...SESSION_REFUSALS, '400': SESSION_NOT_FOUND },
         },
       },
       [`${POOL}/listSessions`]: {
-        get: {
-          operationId: 'ListSessions_Get',
-          tags: tags('Sessions'),
-          summary: `The pool's sessions, ${SESSION_PAGE_SIZE} a page.`,
-          security,
-          parameters: [...POOL_PARAMETERS, param('skip')],
-          responses: { '200': { description: 'One page.', content: json(ref('SessionList')) }, '400': error('SessionRequestValidationFailed (skip).'), ...REFUSALS },
-        },
+        get: listSessions,
       },
       [`${POOL}/.management/getSession`]: {
-        post: {
-          operationId: 'SessionPoolManagement_GetSession',
-          tags: tags('Sessions'),
-          summary: 'As GET session. Any body is ignored.',
-          security,
-          parameters: SESSION_PARAMETERS,
-          responses: { '200': { description: 'The session.', content: json(ref('Session')) }, ...SESSION_REFUSALS, '400': error('SessionWithIdentifierNotFound, or SessionRequestValidationFailed.') },
-        },
+        post: { ...getSession, operationId: 'SessionPoolManagement_GetSession', summary: 'As GET session. Any body is ignored.' },
       },
       [`${POOL}/.management/listSessions`]: {
-        post: {
-          operationId: 'SessionPoolManagement_ListSessions',
-          tags: tags('Sessions'),
-          summary: 'As GET listSessions. Any body is ignored.',
-          security,
-          parameters: [...POOL_PARAMETERS, param('skip')],
-          responses: { '200': { description: 'One page.', content: json(ref('SessionList')) }, '400': error('SessionRequestValidationFailed (skip).'), ...REFUSALS },
-        },
+        post: { ...listSessions, operationId: 'SessionPoolManagement_ListSessions', summary: 'As GET listSessions. Any body is ignored.' },
       },
       [`${POOL}/.management/stopSession`]: {
         post: {
@@ -294,7 +272,7 @@ export function dataPlaneOpenApi() {
           responses: {
             '200': { description: 'Stopped.', content: { 'text/plain': { schema: { type: 'string', examples: ['Session my-session in session pool demo stopped.'] } } } },
             ...SESSION_REFUSALS,
-            '400': error('SessionWithIdentifierNotFound, or SessionRequestValidationFailed.'),
+            '400': SESSION_NOT_FOUND,
           },
         },
       },
