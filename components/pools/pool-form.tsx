@@ -96,6 +96,20 @@ export function PoolForm<T extends { name: string }>({ mode, values, readOnly = 
     const messages = touched.has(field) ? hints[field] : serverErrors?.[field];
     return messages?.map((message) => inFormWords(field, message));
   };
+  const numberField = (setting: keyof typeof POOL_LIMITS, hint: string, { unit = '', step }: { unit?: string; step?: number } = {}) => (
+    <TextField
+      label={LABELS[setting]}
+      name={setting}
+      type="number"
+      inputMode={step ? 'decimal' : 'numeric'}
+      step={step}
+      min={POOL_LIMITS[setting].min}
+      max={POOL_LIMITS[setting].max}
+      defaultValue={values[setting]}
+      hint={`${range(setting, unit)}${hint}`}
+      errors={errors(setting)}
+    />
+  );
 
   return (
     <form onSubmit={submit} onBlur={onBlur} noValidate aria-label={mode === 'create' ? 'Create pool' : 'Pool settings'}>
@@ -143,41 +157,11 @@ export function PoolForm<T extends { name: string }>({ mode, values, readOnly = 
           </SelectField>
         </Section>
         <Section title="Scale" description="How many sessions may be in use at once, and how many are kept warm.">
-          <TextField
-            label={LABELS.maxConcurrentSessions}
-            name="maxConcurrentSessions"
-            type="number"
-            inputMode="numeric"
-            min={POOL_LIMITS.maxConcurrentSessions.min}
-            max={POOL_LIMITS.maxConcurrentSessions.max}
-            defaultValue={values.maxConcurrentSessions}
-            hint={`${range('maxConcurrentSessions')}. New identifiers beyond it get HTTP 429.`}
-            errors={errors('maxConcurrentSessions')}
-          />
-          <TextField
-            label={LABELS.readySessionInstances}
-            name="readySessionInstances"
-            type="number"
-            inputMode="numeric"
-            min={POOL_LIMITS.readySessionInstances.min}
-            max={POOL_LIMITS.readySessionInstances.max}
-            defaultValue={values.readySessionInstances}
-            hint={`${range('readySessionInstances')}, at most the maximum. Started ahead so a new identifier gets one at once.`}
-            errors={errors('readySessionInstances')}
-          />
+          {numberField('maxConcurrentSessions', '. New identifiers beyond it get HTTP 429.')}
+          {numberField('readySessionInstances', ', at most the maximum. Started ahead so a new identifier gets one at once.')}
         </Section>
         <Section title="Lifecycle" description="Timed: a session ends after a quiet period (the only lifecycle for code-interpreter pools).">
-          <TextField
-            label={LABELS.cooldownPeriodInSeconds}
-            name="cooldownPeriodInSeconds"
-            type="number"
-            inputMode="numeric"
-            min={POOL_LIMITS.cooldownPeriodInSeconds.min}
-            max={POOL_LIMITS.cooldownPeriodInSeconds.max}
-            defaultValue={values.cooldownPeriodInSeconds}
-            hint={`${range('cooldownPeriodInSeconds', ' s')}. Each request restarts it. Azure's minimum is 300 s.`}
-            errors={errors('cooldownPeriodInSeconds')}
-          />
+          {numberField('cooldownPeriodInSeconds', ". Each request restarts it. Azure's minimum is 300 s.", { unit: ' s' })}
         </Section>
         <Section title="Network">
           <SelectField
@@ -197,30 +181,8 @@ export function PoolForm<T extends { name: string }>({ mode, values, readOnly = 
           title="Resources"
           description={mode === 'edit' ? 'Changing isolation, CPU or memory replaces the ready sessions; allocated ones keep running as they are.' : 'Limits for each session.'}
         >
-          <TextField
-            label={LABELS.cpu}
-            name="cpu"
-            type="number"
-            inputMode="decimal"
-            step={0.25}
-            min={POOL_LIMITS.cpu.min}
-            max={POOL_LIMITS.cpu.max}
-            defaultValue={values.cpu}
-            hint={`${range('cpu')}, in steps of 0.25.`}
-            errors={errors('cpu')}
-          />
-          <TextField
-            label={LABELS.memoryGi}
-            name="memoryGi"
-            type="number"
-            inputMode="decimal"
-            step={0.25}
-            min={POOL_LIMITS.memoryGi.min}
-            max={POOL_LIMITS.memoryGi.max}
-            defaultValue={values.memoryGi}
-            hint={`${range('memoryGi')}, in steps of 0.25. Files in /mnt/data count against it.`}
-            errors={errors('memoryGi')}
-          />
+          {numberField('cpu', ', in steps of 0.25.', { step: 0.25 })}
+          {numberField('memoryGi', ', in steps of 0.25. Files in /mnt/data count against it.', { step: 0.25 })}
         </Section>
       </fieldset>
       {readOnly ? null : (
