@@ -56,7 +56,8 @@ export class EngineLock {
 
   private async retake(): Promise<void> {
     this.client = undefined;
-    for (let delayMs = 500; !this.released; delayMs = Math.min(delayMs * 2, 10_000)) {
+    const nextDelay = (delayMs: number) => Math.min(delayMs * 2, 10_000);
+    for (let delayMs = 500; !this.released; delayMs = nextDelay(delayMs)) {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       if (this.released) return;
       try {
@@ -64,7 +65,7 @@ export class EngineLock {
         this.log('engine lock taken again after the database connection was lost');
         return;
       } catch (error) {
-        this.log(`could not take the engine lock again (${error instanceof Error ? error.message : String(error)}); retrying in ${Math.min(delayMs * 2, 10_000) / 1000} s`);
+        this.log(`could not take the engine lock again (${error instanceof Error ? error.message : String(error)}); retrying in ${nextDelay(delayMs) / 1000} s`);
       }
     }
   }
