@@ -257,6 +257,28 @@ describe('the lifecycle event stream', () => {
   }, 120_000);
 });
 
+describe('a sandbox serves one session for its life', () => {
+  it('refuses a request routed to a sandbox that already served another identifier, and removes that sandbox', async () => {
+    const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 2, maxConcurrentSessions: 4, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });
+    const first = await execute(engine.url, pool.endpoint, pool.token, 'owner-a', 'secret = "of a"');
+    const sessionId = track(first.sessionId);
+    expect(first.body.properties).toMatchObject({ status: 'Success' });
+    // Postgres now says the sandbox is owner-b's (what a lost or wrong claim would look like).
+    await engine.db.query(`UPDATE sessions SET identifier = 'owner-b' WHERE id = $1`, [sessionId]);
+    const misrouted = await execute(engine.url, pool.endpoint, pool.token, 'owner-b', 'secret');
+    expect(misrouted.status).toBe(503);
+    expect(misrouted.body.error).toMatchObject({ code: 'SessionSandboxFailed' });
+    expect(misrouted.body.error?.message).toMatch(/already served another/);
+    await waitFor('the sandbox removed', async () => (await engine.db.query(`SELECT state FROM sessions WHERE id = $1`, [sessionId])).rows[0]?.state === 'DELETED', 60_000);
+    // owner-b then gets a fresh, empty session.
+    const fresh = await execute(engine.url, pool.endpoint, pool.token, 'owner-b', "'secret' in globals()");
+    track(fresh.sessionId);
+    expect(fresh.sessionId).not.toBe(sessionId);
+    expect(fresh.body.properties).toMatchObject({ status: 'Success', result: false });
+    await deletePool(HOST_OPERATOR, pool.pool.name);
+  }, 120_000);
+});
+
 describe('refill yields to traffic', () => {
   it('starts no sandbox while a request runs and half the ready sessions are left, and refills once traffic stops', async () => {
     const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 2, maxConcurrentSessions: 4, cooldownPeriodInSeconds: 3600, memoryGi: 0.5 });

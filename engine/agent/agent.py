@@ -20,10 +20,15 @@ Request:  ``{"id": <any>, "op": "<operation>", ...arguments}``
 Reply:    ``{"id": <same>, "ok": true, "data": {...}}``
       or  ``{"id": <same>, "ok": false, "error": {"code": "<Code>", "message": "<text>"}}``
 
+Any request may carry ``"owner": str``, an opaque tag of the session it is sent for. The first
+one the agent sees binds the sandbox to it for its whole life; a request with a different
+owner is refused with ``WrongOwner`` and nothing runs (a sandbox never serves two sessions,
+whatever the engine believes; requests without an owner, such as health checks, are served).
+
 Error codes: ``BadRequest`` (malformed line, unknown op, bad argument; ``id`` is null when
 the line could not be parsed), ``Busy`` (another execution held the kernel for this
 request's whole timeout), ``KernelUnavailable`` (the kernel could not be (re)started),
-``Internal`` (a bug in the agent).
+``WrongOwner`` (see above), ``Internal`` (a bug in the agent).
 
 Operations:
 
@@ -1205,6 +1210,18 @@ class Server:
     def __init__(self, kernel, files):
         self.kernel = kernel
         self.files = files
+        self.owner = None
+
+    def check_owner(self, request):
+        owner = request.get("owner")
+        if owner is None:
+            return
+        if not isinstance(owner, str) or not owner:
+            raise AgentError("BadRequest", "`owner` must be a non-empty string")
+        if self.owner is None:
+            self.owner = owner
+        elif not hmac_compare(self.owner.encode(), owner.encode()):
+            raise AgentError("WrongOwner", "this sandbox already serves another session; nothing was run")
 
     async def handle_connection(self, reader, writer):
         write_lock = asyncio.Lock()
@@ -1262,6 +1279,7 @@ class Server:
             if not isinstance(request, dict):
                 raise AgentError("BadRequest", "a request must be a JSON object")
             request_id = request.get("id")
+            self.check_owner(request)
             data = await self.dispatch(request)
             await send({"id": request_id, "ok": True, "data": data})
         except AgentError as error:
@@ -1303,6 +1321,7 @@ class Server:
                 pass
 
     async def send_file(self, request, reply, writer):
+        self.check_owner(request)
         file, entry = self.files.open_read(parse_data_path(request.get("path")))
         with file:
             await reply({"id": request.get("id"), "ok": True, "data": entry})
@@ -1320,6 +1339,8 @@ class Server:
     async def receive_file(self, request, reply, reader):
         frames = read_frames(reader)
         try:
+            # Inside the try: a refused upload's frames are still read and dropped below.
+            self.check_owner(request)
             parts = parse_data_path(request.get("path"))
             max_bytes = request.get("maxBytes")
             if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureCodeInterpreterImage } from '../images/code-interpreter';
 import { CONTAINERD_NAMESPACE } from '../images/oci';
-import { AgentClient, AgentRequestError, AgentUnavailableError } from './client';
+import { AgentClient, AgentRequestError, AgentUnavailableError, AgentWrongOwnerError } from './client';
 
 const execFileAsync = promisify(execFile);
 
@@ -707,5 +707,25 @@ describe.each(FILE_TEST_RUNTIMES)('files in /mnt/data through the agent in a %s 
     expect((await readAll('during.txt')).toString()).toBe('while busy');
     expect(performance.now() - startedAt).toBeLessThan(1_000);
     expect((await running).result).toBe('slept');
+  });
+
+  it('serves the first owner it is sent for, and refuses any other without running anything', async () => {
+    const first = new AgentClient(agent.socketPath);
+    const second = new AgentClient(agent.socketPath);
+    first.owner = 'session-tag-a';
+    second.owner = 'session-tag-b';
+    try {
+      expect(await first.execute({ code: 'owned_by = "a"' })).toMatchObject({ status: 'Success' });
+      await expect(second.execute({ code: 'owned_by = "b"' })).rejects.toBeInstanceOf(AgentWrongOwnerError);
+      await expect(second.listFiles()).rejects.toBeInstanceOf(AgentWrongOwnerError);
+      await expect(second.writeFile('from-b.txt', chunked(Buffer.from('b'), [1]), { maxBytes: 10 })).rejects.toBeInstanceOf(AgentWrongOwnerError);
+      expect((await first.execute({ code: 'owned_by' })).result).toBe('a');
+      expect(await run("import os\nos.path.exists('/mnt/data/from-b.txt')")).toBe(false);
+      // Requests without an owner (the engine's health checks) are still served.
+      expect(await agent.health()).toMatchObject({ ok: true });
+    } finally {
+      first.close();
+      second.close();
+    }
   });
 });

@@ -141,7 +141,24 @@ type Pending = {
 
 type Reply = { id?: unknown; ok?: unknown; data?: unknown; error?: { code?: unknown; message?: unknown } };
 
+/**
+ * The agent refused a request sent for another session than the one it already served
+ * (`WrongOwner`): the engine's idea of which sandbox belongs to whom is wrong for this one, so
+ * it must not be used by anyone again.
+ */
+export class AgentWrongOwnerError extends AgentUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentWrongOwnerError';
+  }
+}
+
 export class AgentClient {
+  /**
+   * Sent with every request (see `owner` in agent.py): the agent binds itself to the first
+   * owner it sees and refuses any other.
+   */
+  owner: string | undefined;
   private readonly options: Required<AgentClientOptions>;
   private socket: Socket | undefined;
   private connecting: Promise<Socket> | undefined;
@@ -369,7 +386,7 @@ export class AgentClient {
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, op }));
     // Callers that give up (abandon) leave this promise unobserved; never let it crash the process.
     reply.catch(() => undefined);
-    socket.write(`${JSON.stringify({ id, op, ...args })}\n`);
+    socket.write(`${JSON.stringify({ id, op, ...args, ...(this.owner ? { owner: this.owner } : {}) })}\n`);
     return { id, reply };
   }
 
@@ -427,7 +444,7 @@ export class AgentClient {
     const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const reply = readReplyLine(chunks, op, this.options.maxReplyBytes);
     reply.catch(() => undefined); // observed by the caller, possibly only after the upload
-    socket.write(`${JSON.stringify({ id: 1, op, ...args })}\n`);
+    socket.write(`${JSON.stringify({ id: 1, op, ...args, ...(this.owner ? { owner: this.owner } : {}) })}\n`);
     if (op === 'readFile') {
       return { socket, chunks, reply: withDeadline(reply, this.options.transferReplyTimeoutMs, `The agent did not open ${String(args.path)} within ${this.options.transferReplyTimeoutMs} ms.`) };
     }
@@ -506,9 +523,9 @@ const ANSWERED = Symbol('answered');
 function replyError(reply: Reply, op: string): Error {
   const code = typeof reply.error?.code === 'string' ? reply.error.code : 'Internal';
   const message = typeof reply.error?.message === 'string' ? reply.error.message : 'no message';
-  return code === 'KernelUnavailable'
-    ? new AgentUnavailableError(`The agent cannot run a kernel: ${message}`)
-    : new AgentRequestError(code, `The agent refused ${op}: ${message} (${code})`, message);
+  if (code === 'KernelUnavailable') return new AgentUnavailableError(`The agent cannot run a kernel: ${message}`);
+  if (code === 'WrongOwner') return new AgentWrongOwnerError(`The agent refused ${op}: ${message}`);
+  return new AgentRequestError(code, `The agent refused ${op}: ${message} (${code})`, message);
 }
 
 function replyData(reply: Reply, op: string): unknown {

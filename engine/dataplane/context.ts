@@ -2,6 +2,7 @@
 // (dataPlaneRoute: authorization, the identifier's session, failures in Azure's error shape, and
 // the history row and closing touch written once the reply is on its way), and the session
 // allocation itself.
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { can, type Principal } from '../../lib/auth/access';
@@ -17,8 +18,14 @@ import type { ExecutionRecord, RequestHistory, RequestRecord } from './history';
 import { DataPlaneError, parseIdentifier } from './requests';
 import type { RuntimeInventory } from './runtime-inventory';
 import type { LiveSessionCache } from '../sessions/live-session-cache';
+import { AgentWrongOwnerError } from '../agent/client';
 
 export { DataPlaneError };
+
+/** What a sandbox's agent is bound to: the pool and identifier, hashed (the agent needs no more). */
+function ownerTag(poolId: string, identifier: string): string {
+  return createHash('sha256').update(`${poolId}\u0000${identifier}`).digest('base64url');
+}
 
 export const POOL_PATH = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName/sessionPools/:poolName';
 /** How long a request for a new identifier waits for a sandbox when the pool is momentarily empty. */
@@ -201,6 +208,8 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
     this.sessionId = sessionId;
     this.busySessionId = sessionId;
     this.deps.busy.enter(sessionId);
+    // The sandbox binds itself to the first session it serves and refuses any other (agent.py).
+    this.deps.sandboxes.agent(sessionId).owner = ownerTag(this.pool!.id, this.identifier!);
     return sessionId;
   }
 
@@ -211,6 +220,11 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
    */
   async sandboxLost(sessionId: string, error: unknown, what: string): Promise<DataPlaneError> {
     if (this.deps.stopping()) return new DataPlaneError(503, 'EngineStopping', 'The engine is shutting down; send the request again in a few seconds.');
+    if (error instanceof AgentWrongOwnerError) {
+      console.error(`[engine] session ${sessionId}: its sandbox already served another session; removing it (${error.message})`);
+      await this.deps.sandboxes.destroy(sessionId, ['ALLOCATED'], 'its sandbox had already served another session').catch(() => false);
+      return new DataPlaneError(503, 'SessionSandboxFailed', 'The sandbox found for this session had already served another one, so it was removed unused. Send the request again to get a fresh, empty session.');
+    }
     const removed = await this.deps.sandboxes.destroy(sessionId, ['ALLOCATED'], `sandbox stopped answering: ${String(error)}`.slice(0, 500)).catch(() => false);
     return new DataPlaneError(
       503,
