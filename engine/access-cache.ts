@@ -17,6 +17,7 @@ import { bearerTokenFrom, isUserToken, verifyAccessToken } from '../lib/tokens/a
 import { publicJwks } from '../lib/tokens/signing-keys';
 import { DATA_PLANE_AUDIENCE } from '../lib/tokens/audiences';
 import type { PostgresListener } from './listener';
+import { CacheValidity, forgetOldestTenth } from './notified-cache';
 import { loadPoolByName, type PoolConfig } from './pools';
 
 /**
@@ -38,28 +39,21 @@ export class AccessCache {
   private readonly principals = new Map<string, CachedPrincipal>();
   private readonly pools = new Map<string, PoolConfig>();
   private readonly checks = new Map<string, Promise<Principal>>();
-  private listening = false;
-  /**
-   * Bumped by every invalidation. A load that began before a bump may have read the old state,
-   * so its result is used for the request that made it but not kept.
-   */
-  private generation = 0;
+  private readonly validity: CacheValidity;
 
   constructor(
     private readonly db: pg.Pool,
     listener: PostgresListener,
   ) {
     listener.on(PRINCIPAL_CHANGED_CHANNEL, (principalId) => {
-      this.generation += 1;
+      this.validity.invalidate();
       this.principals.delete(principalId);
     });
     listener.on(POOL_CHANGED_CHANNEL, () => {
-      this.generation += 1;
+      this.validity.invalidate();
       this.pools.clear();
     });
-    listener.onConnectionChange((listening) => {
-      this.listening = listening;
-      this.generation += 1;
+    this.validity = new CacheValidity(listener, () => {
       this.tokens.clear();
       this.principals.clear();
       this.pools.clear();
@@ -104,11 +98,11 @@ export class AccessCache {
 
   private async fullCheck(token: string, now: number): Promise<Principal> {
     this.tokens.delete(token);
-    const generation = this.generation;
+    const mark = this.validity.mark();
     const verified = await verifyAccessToken(token, DATA_PLANE_AUDIENCE);
     const expiresAtSeconds = decodeJwt(token).exp;
-    if (expiresAtSeconds !== undefined && this.mayKeep(generation)) {
-      if (this.tokens.size >= MAX_TOKENS) this.forgetOldestTokens();
+    if (expiresAtSeconds !== undefined && this.validity.mayKeep(mark)) {
+      if (this.tokens.size >= MAX_TOKENS) forgetOldestTenth(this.tokens, MAX_TOKENS);
       this.tokens.set(token, { principalId: verified.id, expiresAtMs: expiresAtSeconds * 1000, verifiedAtMs: now });
     }
     // Null only when access was withdrawn in the instant between the two reads; the full check
@@ -120,9 +114,9 @@ export class AccessCache {
   async pool(name: string): Promise<PoolConfig | null> {
     const cached = this.pools.get(name);
     if (cached) return cached;
-    const generation = this.generation;
+    const mark = this.validity.mark();
     const pool = await loadPoolByName(this.db, name);
-    if (pool && this.mayKeep(generation)) this.pools.set(name, pool);
+    if (pool && this.validity.mayKeep(mark)) this.pools.set(name, pool);
     return pool;
   }
 
@@ -130,25 +124,12 @@ export class AccessCache {
   private async principal(id: string, now: number): Promise<Principal | null> {
     let entry = this.principals.get(id);
     if (!entry) {
-      const generation = this.generation;
+      const mark = this.validity.mark();
       const access = await loadServicePrincipalAccess(id);
       if (!access) return null;
       entry = { principal: access.principal, expiresAtMs: access.expiresAt?.getTime() ?? null };
-      if (this.mayKeep(generation)) this.principals.set(id, entry);
+      if (this.validity.mayKeep(mark)) this.principals.set(id, entry);
     }
     return entry.expiresAtMs === null || entry.expiresAtMs > now ? entry.principal : null;
-  }
-
-  private mayKeep(generation: number): boolean {
-    return this.listening && generation === this.generation;
-  }
-
-  private forgetOldestTokens(): void {
-    // Maps iterate in insertion order: the first tenth are the oldest.
-    let toForget = Math.ceil(MAX_TOKENS / 10);
-    for (const token of this.tokens.keys()) {
-      if (toForget-- <= 0) break;
-      this.tokens.delete(token);
-    }
   }
 }

@@ -8,6 +8,7 @@
 // events from Postgres also forget it (a move made by anything else), and while the LISTEN
 // connection is down the cache is emptied and bypassed.
 import type { PostgresListener } from '../listener';
+import { CacheValidity, forgetOldestTenth } from '../notified-cache';
 import { SESSION_EVENTS_CHANNEL, type SessionEvent } from './store';
 
 /** Identifiers remembered; beyond this the oldest are forgotten (and looked up again when seen). */
@@ -16,35 +17,31 @@ const MAX_ENTRIES = 100_000;
 export class LiveSessionCache {
   private readonly sessionByKey = new Map<string, string>();
   private readonly keyBySession = new Map<string, string>();
-  private listening = false;
-  /** Bumped by every forget: a lookup that began before one may have read a session now gone. */
-  private generation = 0;
+  private readonly validity: CacheValidity;
 
   constructor(listener: PostgresListener) {
     listener.on(SESSION_EVENTS_CHANNEL, (payload) => {
       const event = JSON.parse(payload) as Pick<SessionEvent, 'sessionId' | 'from'>;
       if (event.from === 'ALLOCATED') this.forget(event.sessionId);
     });
-    listener.onConnectionChange((listening) => {
-      this.listening = listening;
-      this.generation += 1;
+    this.validity = new CacheValidity(listener, () => {
       this.sessionByKey.clear();
       this.keyBySession.clear();
     });
   }
 
   get(poolId: string, identifier: string): string | undefined {
-    return this.listening ? this.sessionByKey.get(keyOf(poolId, identifier)) : undefined;
+    return this.validity.trusted ? this.sessionByKey.get(keyOf(poolId, identifier)) : undefined;
   }
 
   /** Taken before a lookup in Postgres; pass it to remember() with what the lookup found. */
   mark(): number {
-    return this.generation;
+    return this.validity.mark();
   }
 
   remember(poolId: string, identifier: string, sessionId: string, mark: number): void {
-    if (!this.listening || mark !== this.generation) return;
-    if (this.sessionByKey.size >= MAX_ENTRIES) this.forgetOldest();
+    if (!this.validity.mayKeep(mark)) return;
+    if (this.sessionByKey.size >= MAX_ENTRIES) forgetOldestTenth(this.sessionByKey, MAX_ENTRIES, (_key, forgotten) => this.keyBySession.delete(forgotten));
     const key = keyOf(poolId, identifier);
     this.sessionByKey.set(key, sessionId);
     this.keyBySession.set(sessionId, key);
@@ -52,21 +49,11 @@ export class LiveSessionCache {
 
   /** Called before a session leaves ALLOCATED. */
   forget(sessionId: string): void {
-    this.generation += 1;
+    this.validity.invalidate();
     const key = this.keyBySession.get(sessionId);
     if (key === undefined) return;
     this.keyBySession.delete(sessionId);
     this.sessionByKey.delete(key);
-  }
-
-  private forgetOldest(): void {
-    // Maps iterate in insertion order: the first tenth are the oldest.
-    let toForget = Math.ceil(MAX_ENTRIES / 10);
-    for (const [key, sessionId] of this.sessionByKey) {
-      if (toForget-- <= 0) break;
-      this.sessionByKey.delete(key);
-      this.keyBySession.delete(sessionId);
-    }
   }
 }
 
