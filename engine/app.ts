@@ -65,10 +65,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 async function startEngine(options: EngineOptions, log: (message: string) => void, lock: EngineLock): Promise<Engine> {
   const db = createDatabasePool(options.databaseUrl);
   const relaxedDb = createDatabasePool(options.databaseUrl, { waitForDisk: false });
-  await Promise.all([warmDatabasePool(db), warmDatabasePool(relaxedDb)]);
   const listener = new PostgresListener(options.databaseUrl, log);
   const access = new AccessCache(db, listener);
-  await access.warm();
+  await Promise.all([warmDatabasePool(db), warmDatabasePool(relaxedDb), access.warm()]);
   const history = new RequestHistory({ db, relaxedDb, log });
   let containerd: ContainerdClient | undefined;
   const inventory = runtimeInventory(() => (containerd ??= new ContainerdClient(options.containerdSocket ?? CONTAINERD_SOCKET, SANDPOOL_NAMESPACE)), options.image);

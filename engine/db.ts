@@ -5,11 +5,6 @@ import pg from 'pg';
 
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
-/**
- * `waitForDisk: false` gives connections whose commits return before the WAL reaches the disk:
- * for writes whose loss in a Postgres crash (the last fraction of a second) is harmless, such
- * as a session's idle timer, it takes most of a write's cost off the request path.
- */
 const DATABASE_POOL_SIZE = 16;
 /** Connections opened at start, so the first burst of requests does not open them itself. */
 const WARM_CONNECTIONS = 8;
@@ -24,6 +19,11 @@ export async function warmDatabasePool(pool: pg.Pool): Promise<void> {
   for (const client of clients) client.release();
 }
 
+/**
+ * `waitForDisk: false` gives connections whose commits return before the WAL reaches the disk:
+ * for writes whose loss in a Postgres crash (the last fraction of a second) is harmless, such
+ * as a session's idle timer, it takes most of a write's cost off the request path.
+ */
 export function createDatabasePool(databaseUrl: string, options: { waitForDisk?: boolean } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,

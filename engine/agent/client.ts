@@ -386,8 +386,12 @@ export class AgentClient {
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, op }));
     // Callers that give up (abandon) leave this promise unobserved; never let it crash the process.
     reply.catch(() => undefined);
-    socket.write(`${JSON.stringify({ id, op, ...args, ...(this.owner ? { owner: this.owner } : {}) })}\n`);
+    socket.write(this.requestLine(id, op, args));
     return { id, reply };
+  }
+
+  private requestLine(id: number, op: string, args: Record<string, unknown>): string {
+    return `${JSON.stringify({ id, op, ...args, ...(this.owner ? { owner: this.owner } : {}) })}\n`;
   }
 
   private abandon(id: number): void {
@@ -444,7 +448,7 @@ export class AgentClient {
     const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const reply = readReplyLine(chunks, op, this.options.maxReplyBytes);
     reply.catch(() => undefined); // observed by the caller, possibly only after the upload
-    socket.write(`${JSON.stringify({ id: 1, op, ...args, ...(this.owner ? { owner: this.owner } : {}) })}\n`);
+    socket.write(this.requestLine(1, op, args));
     if (op === 'readFile') {
       return { socket, chunks, reply: withDeadline(reply, this.options.transferReplyTimeoutMs, `The agent did not open ${String(args.path)} within ${this.options.transferReplyTimeoutMs} ms.`) };
     }

@@ -174,7 +174,7 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
     const identifier = this.identifier;
     if (!pool || !identifier || this.busySessionId) throw new Error('session() needs authorize() and requireIdentifier() first, and runs once per request');
     const known = this.deps.liveSessions.get(pool.id, identifier);
-    if (known) return this.useSession(known, false);
+    if (known) return this.useSession(known, false, pool.id, identifier);
     const deadline = Date.now() + READY_WAIT_MS;
     for (;;) {
       const mark = this.deps.liveSessions.mark();
@@ -186,7 +186,7 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
       });
       if (allocation.kind === 'claimed' || allocation.kind === 'existing') {
         this.deps.liveSessions.remember(pool.id, identifier, allocation.sessionId, mark);
-        return this.useSession(allocation.sessionId, allocation.kind === 'claimed');
+        return this.useSession(allocation.sessionId, allocation.kind === 'claimed', pool.id, identifier);
       }
       if (allocation.kind === 'atCapacity') {
         throw new DataPlaneError(
@@ -203,13 +203,13 @@ export class DataPlaneCall<Request extends PoolRequest = PoolRequest> {
     }
   }
 
-  private useSession(sessionId: string, claimed: boolean): string {
+  private useSession(sessionId: string, claimed: boolean, poolId: string, identifier: string): string {
     this.claimed = claimed;
     this.sessionId = sessionId;
     this.busySessionId = sessionId;
     this.deps.busy.enter(sessionId);
     // The sandbox binds itself to the first session it serves and refuses any other (agent.py).
-    this.deps.sandboxes.agent(sessionId).owner = ownerTag(this.pool!.id, this.identifier!);
+    this.deps.sandboxes.agent(sessionId).owner = ownerTag(poolId, identifier);
     return sessionId;
   }
 
