@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { owner, signIn, TEST_PASSWORD, unique, uniquePoolName } from './fixtures';
+import { owner, signIn, signOut, TEST_PASSWORD, unique, uniquePoolName } from './fixtures';
 
 test.beforeEach(async ({ page }) => {
   await signIn(page, owner.email, owner.password);
@@ -107,10 +107,7 @@ test('[ACCOUNT] a user changes their password and must sign in again with the ne
   await form.getByLabel('Initial password').fill(TEST_PASSWORD);
   await form.getByRole('button', { name: 'Create user' }).click();
   await expect(form.getByRole('status')).toContainText(`Created ${email}`);
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  // Wait for the sign-out to land: navigating while its action is in flight races it, and the
-  // still-valid cookie sends /login back to the dashboard.
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
 
   await signIn(page, email, TEST_PASSWORD);
   await expect(page.getByText('You have no roles yet')).toBeVisible();

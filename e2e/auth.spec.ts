@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { owner, signIn } from './fixtures';
+import { owner, signIn, signOut } from './fixtures';
 
 test('[AUTH] a signed-out visitor is sent to the sign-in page', async ({ page }) => {
   await page.goto('/users');
@@ -38,8 +38,7 @@ test('[AUTH] the Owner signs in, sees the shell, and signs out', async ({ page }
   await expect(page.getByRole('heading', { level: 1, name: 'Pools' })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Pools' }).or(page.getByText('No pools yet'))).toBeVisible();
   await expect(poolsLink).toHaveAttribute('aria-current', 'page');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await signOut(page);
   await page.goto('/users');
   await expect(page).toHaveURL(/\/login/);
 });

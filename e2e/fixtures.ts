@@ -27,6 +27,16 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await expect(page.getByTestId('signed-in-as')).toHaveText(email);
 }
 
+/**
+ * Signs out through the shell's button and waits until the sign-in page is shown: navigating
+ * while the sign-out action is in flight races it (the still-valid cookie sends /login back to
+ * the dashboard).
+ */
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
 /** Runs the operator CLI against the test installation, as an operator on the host would. */
 export async function sandpool(...args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [join(repoRoot, 'bin/sandpool.mjs'), ...args], { cwd: repoRoot, env: process.env, timeout: 60_000 });
