@@ -222,18 +222,20 @@ describe('the lifecycle event stream', () => {
     const seen = await live;
     expect(seen.map((event) => event.to)).toEqual(['PENDING', 'READY']);
 
-    // Reconnect after the first event: only what came after it, nothing twice.
+    // Reconnect after the first event: what came after it, nothing twice.
     const replayed = await readEvents(url, token, seen[0]!.id, (events) => events.length >= 1);
     expect(replayed.map((event) => event.id)).toEqual([seen[1]!.id]);
 
     // A transition that commits after one with a higher id (ids are taken at insert) is streamed too.
-    const lateStream = readEvents(url, token, seen[1]!.id, (events) => events.length >= 2);
+    // (The replay also repeats the seconds before Last-Event-ID; only the two written here count.)
+    const written = (events: StreamedEvent[]) => events.filter((event) => event.reason.startsWith('written'));
+    const lateStream = readEvents(url, token, seen[1]!.id, (events) => written(events).length >= 2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const recordEvent = (db: Pick<pg.Pool, 'query'>, reason: string) =>
       db.query(
         `WITH ev AS (INSERT INTO session_events (session_id, pool_id, from_state, to_state, reason) VALUES ($1, $2, 'READY', 'READY', $3)
            RETURNING id, session_id, pool_id, from_state, to_state, reason, at)
-         SELECT pg_notify($4, json_build_object('id', id::text, 'sessionId', session_id, 'poolId', pool_id, 'from', from_state, 'to', to_state,
+         SELECT id::text, pg_notify($4, json_build_object('id', id::text, 'sessionId', session_id, 'poolId', pool_id, 'from', from_state, 'to', to_state,
            'reason', reason, 'at', to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text) FROM ev`,
         [seen[1]!.sessionId, pool.id, reason, SESSION_EVENTS_CHANNEL],
       );
@@ -247,9 +249,28 @@ describe('the lifecycle event stream', () => {
     } finally {
       slow.release();
     }
-    const late = await lateStream;
+    const late = written(await lateStream);
     expect(late.map((event) => event.reason)).toEqual(['written last, committed first', 'written first, committed last']);
     expect(BigInt(late[0]!.id)).toBeGreaterThan(BigInt(late[1]!.id));
+
+    // Across a reconnect too: the client left having seen a higher id than one still uncommitted.
+    const leftBehind = await engine.db.connect();
+    let lastSeen: string;
+    try {
+      await leftBehind.query('BEGIN');
+      await recordEvent(leftBehind, 'committed after the client left');
+      lastSeen = (await recordEvent(engine.db, 'the last the client saw')).rows[0].id;
+      await leftBehind.query('COMMIT');
+    } finally {
+      leftBehind.release();
+    }
+    const resumedStream = readEvents(url, token, lastSeen, (events) => events.some((event) => event.reason === 'after the reconnect'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await recordEvent(engine.db, 'after the reconnect');
+    const resumed = (await resumedStream).map((event) => event.reason);
+    expect(resumed).toContain('committed after the client left');
+    expect(resumed).not.toContain('the last the client saw');
+    expect(resumed.at(-1)).toBe('after the reconnect');
 
     const dataPlaneToken = (await issueAccessToken(reader.servicePrincipal, 'https://dynamicsessions.io')).accessToken;
     expect((await fetch(url, { headers: { authorization: `Bearer ${dataPlaneToken}` } })).status).toBe(401);

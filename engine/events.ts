@@ -1,11 +1,15 @@
 // GET {pool endpoint}/.sandpool/events — the live session lifecycle of one pool as server-sent
 // events: first the history after Last-Event-ID (so a reconnecting client misses nothing), then
 // each transition as it is committed. Callers need pools.read on the pool (management token).
+// A replay also repeats the events of the few seconds before Last-Event-ID (COMMIT_SKEW_MS), so
+// that one committed late, after a higher id the client had seen, is not lost across a
+// reconnect: clients skip ids they have already seen.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { can } from '../lib/auth/access';
 import { poolScope } from '../lib/auth/scope';
 import { AppError } from '../lib/errors';
+import { COMMIT_SKEW_MS } from '../lib/lifecycle/events';
 import { bearerTokenFrom, verifyAccessToken } from '../lib/tokens/access-token';
 import { MANAGEMENT_AUDIENCE } from '../lib/tokens/audiences';
 import { POOL_PATH } from './dataplane/context';
@@ -73,8 +77,11 @@ export function registerEventStream(app: FastifyInstance, deps: { db: pg.Pool; l
     const history = await deps.db.query<SessionEvent>(
       `SELECT id::text, session_id AS "sessionId", pool_id AS "poolId", from_state AS "from", to_state AS "to", reason,
          to_char(at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-       FROM session_events WHERE pool_id = $1 AND id > $2 ORDER BY id LIMIT ${REPLAY_LIMIT}`,
-      [pool.id, lastEventId],
+       FROM session_events
+       WHERE pool_id = $1
+         AND (id > $2 OR (id < $2 AND at >= (SELECT at FROM session_events WHERE id = $2) - $3::int * interval '1 millisecond'))
+       ORDER BY id LIMIT ${REPLAY_LIMIT}`,
+      [pool.id, lastEventId, COMMIT_SKEW_MS],
     );
     raw.write(': connected\n\n');
     for (const event of history.rows) send(event);

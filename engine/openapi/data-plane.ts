@@ -291,7 +291,8 @@ export function dataPlaneOpenApi() {
           operationId: 'Sandpool_PoolEvents',
           tags: tags('Pool'),
           summary: "Sandpool's own: the pool's session lifecycle as server-sent events, history after Last-Event-ID first.",
-          description: 'Takes a management token (scope https://management.azure.com/.default) of a caller who may read the pool (Reader or higher).',
+          description:
+            'Takes a management token (scope https://management.azure.com/.default) of a caller who may read the pool (Reader or higher). A replay after Last-Event-ID also repeats the events of the 5 seconds before it (a transition can commit after one with a higher id); clients skip ids they have seen.',
           security,
           parameters: [
             param('subscriptionId'),

@@ -7,6 +7,7 @@ import { can, type Principal } from '../auth/access';
 import { poolScope } from '../auth/scope';
 import { db } from '../db';
 import { AppError } from '../errors';
+import { COMMIT_SKEW_MS } from '../lifecycle/events';
 import type { SessionState } from '../lifecycle/transitions';
 import { getPool, listPools, type PoolDto } from './pools';
 
@@ -222,13 +223,6 @@ export async function getPoolLiveSnapshot(principal: Principal, pool: Pick<PoolD
     takenAt,
   };
 }
-
-/**
- * How long a transaction may take between drawing its event id and committing. Ids are
- * drawn in order but committed in any order, so an event can become visible after one with a
- * higher id; replays reach back this far before the last event a client saw to catch it.
- */
-const COMMIT_SKEW_MS = 5_000;
 
 /**
  * The pool's events after `after`, oldest first, for a client resuming the feed (pools.read).
