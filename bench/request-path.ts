@@ -8,7 +8,6 @@
 // on a runc pool of its own that it deletes afterwards. The HTTP client is node:http with a
 // keep-alive agent, so the numbers are the engine's and not a client's connection setup.
 import { readFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
 import { HOST_OPERATOR } from '../lib/auth/access';
 import { deletePool } from '../lib/services/pools';
 import { verifyAccessToken } from '../lib/tokens/access-token';
@@ -16,6 +15,7 @@ import { DATA_PLANE_AUDIENCE } from '../lib/tokens/audiences';
 import { loadPoolByName } from '../engine/pools';
 import { touchByIdentifier } from '../engine/sessions/store';
 import { poolWithReady, startTestEngine, waitFor } from '../engine/testing/harness';
+import { codeExecuteBody, codeExecuteUrl, keepAliveClient } from './http';
 import { percentile } from './stats';
 
 const samplesArgument = process.argv.find((argument) => argument.startsWith('--samples='));
@@ -55,28 +55,16 @@ function sandboxCpuMs(sessionId: string): number {
   return Number(readFileSync(`/sys/fs/cgroup/cpuacct/sandpool/${sessionId}/cpuacct.usage`, 'utf8')) / 1e6;
 }
 
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
-function send(url: string, token: string, body?: unknown): Promise<{ status: number; body: string }> {
-  const payload = body === undefined ? '' : JSON.stringify(body);
-  const headers = { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) };
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: body === undefined ? 'GET' : 'POST', agent: keepAlive, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
+// One connection: a single caller sending back to back.
+const send = keepAliveClient(1);
 const post = (url: string, token: string, body: unknown) => send(url, token, body);
 
 async function main() {
   const engine = await startTestEngine();
   const pool = await poolWithReady(engine, { isolation: 'runc', readySessionInstances: 4, maxConcurrentSessions: NEW_IDENTIFIERS + 5, cooldownPeriodInSeconds: 3600, memoryGi: 0.5, ...(POOL_CPU ? { cpu: POOL_CPU } : {}) });
-  const legacyUrl = (identifier: string) => `${engine.url}${pool.endpoint}/code/execute?api-version=2024-02-02-preview&identifier=${identifier}`;
+  const legacyUrl = (identifier: string) => codeExecuteUrl(engine.url, pool.endpoint, identifier);
   const executionsUrl = (identifier: string) => `${engine.url}${pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=${identifier}`;
-  const print1 = { properties: { codeInputType: 'inline', executionType: 'synchronous', code: 'print(1)' } };
+  const print1 = codeExecuteBody('print(1)');
   const check = (response: { status: number; body: string }) => {
     if (response.status !== 200 || !response.body.includes('"1\\n"')) throw new Error(`unexpected response ${response.status}: ${response.body}`);
   };
@@ -119,7 +107,6 @@ async function main() {
 
   await deletePool(HOST_OPERATOR, pool.pool.name);
   await waitFor('pool drained', async () => (await engine.db.query('SELECT 1 FROM session_pools WHERE id = $1', [pool.pool.id])).rowCount === 0, 120_000);
-  keepAlive.destroy();
   await engine.stop();
   engine.runtime.close();
   process.exit(0);

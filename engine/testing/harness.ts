@@ -92,7 +92,10 @@ export async function dataPlane(
   return { status: response.status, headers: response.headers, text, body };
 }
 
-export async function countByState(engine: Engine, poolId: string): Promise<Record<string, number>> {
+/** Anything with the engine's database (an in-process engine, or a pool of a bench's own). */
+export type WithDatabase = { db: Pick<Engine['db'], 'query'> };
+
+export async function countByState(engine: WithDatabase, poolId: string): Promise<Record<string, number>> {
   const result = await engine.db.query<{ state: string; count: number }>(`SELECT state, count(*)::int AS count FROM sessions WHERE pool_id = $1 GROUP BY state`, [poolId]);
   return Object.fromEntries(result.rows.map((row) => [row.state, row.count]));
 }
@@ -107,7 +110,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export async function poolWithReady(engine: Engine, settings: Record<string, unknown>) {
+export async function poolWithReady(engine: WithDatabase, settings: Record<string, unknown>) {
   const pool = await createPool(HOST_OPERATOR, { name: uniqueName(), ...settings });
   const ready = Number(settings.readySessionInstances ?? 5);
   // gVisor sandboxes take 8–20 s each to start a Python kernel on this hardware (ptrace platform).
