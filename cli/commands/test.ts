@@ -49,6 +49,47 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/** The installation ids of the test run's databases (read while their Postgres still runs). */
+async function installationIds(databaseUrls: string[]): Promise<string[]> {
+  const { createDatabasePool } = await import('../../engine/db');
+  const { installationId } = await import('../../engine/installation');
+  const ids: string[] = [];
+  for (const url of databaseUrls) {
+    const pool = createDatabasePool(url);
+    try {
+      ids.push(await installationId(pool));
+    } catch (error) {
+      console.error(`Could not read the installation id of a test database: ${(error as Error).message}`);
+    } finally {
+      await pool.end();
+    }
+  }
+  return ids;
+}
+
+/**
+ * Removes sandboxes the test run's installations still have once every engine has stopped. The
+ * next run wipes these databases, so no engine would ever adopt or remove them: they would run
+ * on, holding memory, until someone found them with `ctr`. Says so, since a test should have
+ * drained its pools.
+ */
+async function removeLeftoverSandboxes(installations: string[]): Promise<void> {
+  const { ContainerdRuntime } = await import('../../engine/runtime/containerd');
+  for (const installationId of installations) {
+    const runtime = new ContainerdRuntime({ installationId });
+    try {
+      const leftovers = await runtime.list();
+      if (leftovers.length === 0) continue;
+      console.log(`\n${red('!')} ${leftovers.length} sandbox(es) of the test installation ${installationId} were still there after the tests (a test did not drain its pools); removing them: ${leftovers.map((sandbox) => `${sandbox.id} (pool ${sandbox.poolId})`).join(', ')}`);
+      for (const sandbox of leftovers) await runtime.remove(sandbox.id).catch((error: unknown) => console.error(`Could not remove ${sandbox.id}: ${(error as Error).message}`));
+    } catch (error) {
+      console.error(`Could not list the test run's sandboxes in containerd: ${(error as Error).message}`);
+    } finally {
+      runtime.close();
+    }
+  }
+}
+
 function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     console.log(`\n${bold(`▶ ${title}`)}`);
@@ -107,6 +148,7 @@ export async function test(options: { only?: string; spec?: string }): Promise<v
 
   const publicUrl = `http://127.0.0.1:${TEST_PORTS.portal}`;
   const stack = await startStack({ host: '127.0.0.1', portalPort: TEST_PORTS.portal, enginePort: TEST_PORTS.engine, publicUrl, quietChildren: true });
+  const databaseUrls = [stack.databaseUrl];
   try {
     const { bootstrapOwner } = await import('../bootstrap');
     await bootstrapOwner();
@@ -125,12 +167,15 @@ export async function test(options: { only?: string; spec?: string }): Promise<v
       const { createDatabase } = await import('../provision/postgres');
       const { applyMigrations } = await import('../provision/prisma');
       const integrationUrl = await createDatabase(stack.databaseUrl, 'sandpool_integration');
+      databaseUrls.push(integrationUrl);
       await step('Integration database', (progress) => applyMigrations(integrationUrl, progress));
       await timed('unit + integration (vitest)', () => run('Unit and integration tests', vitest, ['run'], { ...env, DATABASE_URL: integrationUrl }));
     }
     if (options.only !== 'unit') await timed('end-to-end (playwright)', () => run('End-to-end tests in Chromium', playwright, ['test', ...(options.spec ? [options.spec] : [])], env));
   } finally {
+    const installations = await installationIds(databaseUrls);
     await stack.stop();
+    await removeLeftoverSandboxes(installations);
   }
 
   console.log(`\n${bold('Summary')}`);

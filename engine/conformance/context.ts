@@ -84,7 +84,14 @@ export function useConformanceContext(): ConformanceContext {
     context.token = (scope, credentials = context.executor) => requestToken(credentials, scope);
   }, 600_000);
   afterAll(async () => {
-    for (const pool of [context.pool, context.smallPool]) if (pool) await deletePool(HOST_OPERATOR, pool.name).catch(() => undefined);
+    const pools = [context.pool, context.smallPool].filter((pool) => pool !== undefined);
+    for (const pool of pools) await deletePool(HOST_OPERATOR, pool.name).catch(() => undefined);
+    // Drained (sandboxes removed) before the engine stops: no engine would remove them after.
+    const engine = context.engine;
+    if (engine) {
+      const ids = pools.map((pool) => pool.id);
+      await waitFor('the conformance pools drained', async () => (await engine.db.query('SELECT 1 FROM session_pools WHERE id = ANY($1)', [ids])).rowCount === 0, 100_000);
+    }
     await context.engine?.stop();
     context.engine?.runtime.close();
   }, 120_000);
