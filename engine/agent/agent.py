@@ -118,6 +118,7 @@ import pwd
 import queue
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -133,9 +134,8 @@ AGENT_VERSION = "1"
 
 DEFAULT_SOCKET = "/run/sandpool/agent.sock"
 DATA_DIR = "/mnt/data"
-# The kernel's launcher, and beside it its classes and extension (engine/agent/kernel_launcher.py
-# and sandpool_kernel.py), in the image.
-KERNEL_LAUNCHER = "/opt/sandpool/kernel/kernel_launcher.py"
+# The kernel program (engine/agent/sandpool_kernel.py), in the image.
+KERNEL_PROGRAM = "/opt/sandpool/kernel/sandpool_kernel.py"
 # Matplotlib's font cache, built once at image build time (a rebuild costs ~1 s per sandbox).
 PREBUILT_MPL_CACHE = "/opt/sandpool/matplotlib"
 
@@ -371,13 +371,10 @@ class Kernel:
 
     async def _launch(self):
         launched = time.monotonic()
-        # The process first, the client library second: importing jupyter_client and zmq
-        # takes ~0.2 s under runc and over 1 s under gVisor, and the kernel's own start-up
-        # (several times longer) runs meanwhile on the other core.
         process = KernelProcess(self.generation, self.data_dir)
         self.process = process
         threading.Thread(target=forward_kernel_output, args=(process.output, self.generation), daemon=True, name="kernel-output").start()
-        kc = KernelChannels(process.connection_file)
+        kc = KernelChannels(process.channel_socket)
         self.kc = kc
         await self._wait_ready(kc, process, launched + KERNEL_START_TIMEOUT_S)
         await self._warm_up(kc, process, launched + KERNEL_START_TIMEOUT_S)
@@ -386,11 +383,7 @@ class Kernel:
         log(f"kernel ready in {self.ready_ms} ms (generation {self.generation})")
 
     async def _wait_ready(self, kc, process, deadline):
-        """Waits for the kernel's first kernel_info reply and proves iopub is connected.
-
-        jupyter_client's wait_for_ready polls in 1 s steps; a pool sandbox is only useful
-        once this returns, so we poll tightly instead.
-        """
+        """Waits for the kernel's answer to kernel_info: IPython is loaded and reading requests."""
         msg_id = kc.kernel_info()
         while True:
             if time.monotonic() > deadline:
@@ -403,23 +396,16 @@ class Kernel:
                 continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
-        # ZMQ subscriptions are asynchronous: the first iopub messages can be lost if the
-        # subscription reached the kernel late. Ask again until a status message comes through.
+        # Its "idle" follows the reply; leave nothing queued for the first execution.
         while True:
             try:
-                while True:
-                    msg = await kc.get_iopub_msg(timeout=0.2)
-                    if msg["msg_type"] == "status":
-                        return
+                msg = await kc.get_iopub_msg(timeout=LIVENESS_POLL_S)
             except queue.Empty:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the kernel's output channel (iopub) never connected")
-            kc.kernel_info()
-            try:
-                await kc.get_shell_msg(timeout=1.0)
-            except queue.Empty:
-                pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the kernel answered kernel_info but never went idle")
+                continue
+            if msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id:
+                return
 
     async def _warm_up(self, kc, process, deadline):
         """Runs one throwaway cell before the kernel counts as ready.
@@ -610,80 +596,87 @@ class Kernel:
 
 
 class KernelChannels:
-    """The agent's two channels to its kernel, shell and iopub, on the agent's asyncio loop.
+    """The agent's end of its kernel's socket (sandpool_kernel.py), on the agent's asyncio loop.
 
-    What jupyter_client's AsyncKernelClient does for the agent, at a fraction of its cost: its
-    awaitable sockets create futures and polls for every message, and it parses every header's
-    date with dateutil (two per message, five messages per cell), which made up most of the
-    agent's ~2 ms of CPU per trivial cell. Here each socket's descriptor is watched by the loop
-    and incoming messages go to a queue. jupyter_client's Session still signs, serialises and
-    checks every message. No heartbeat, stdin or control channel: liveness is the process
-    itself, interrupts are signals, and code cannot ask for input.
+    Requests go out as JSON lines; the kernel's lines come back as Jupyter-shaped messages and
+    are queued by channel: "shell" (replies) and "iopub" (output and status), as the agent read
+    them from ipykernel. Liveness is the process itself; interrupts are signals.
     """
 
-    def __init__(self, connection_file):
-        import zmq
-        from jupyter_client.session import Session
+    # A kernel line longer than this (a display far over MAX_DISPLAY_BYTES) is dropped unread.
+    MAX_LINE_BYTES = MAX_DISPLAY_BYTES + MIB
+    SEND_TIMEOUT_S = 10.0
 
-        self._zmq = zmq
-        with open(connection_file) as file:
-            info = json.load(file)
-        self.session = Session(key=info["key"].encode(), signature_scheme=info["signature_scheme"])
-        self.context = zmq.Context()
-        self.shell = self._connect(zmq.DEALER, info, "shell_port")
-        self.shell.setsockopt(zmq.IDENTITY, self.session.bsession)
-        self.iopub = self._connect(zmq.SUB, info, "iopub_port")
-        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.queues = {self.shell: asyncio.Queue(), self.iopub: asyncio.Queue()}
+    def __init__(self, sock):
+        self.sock = sock
+        sock.setblocking(False)
+        self.queues = {"shell": asyncio.Queue(), "iopub": asyncio.Queue()}
         self.loop = asyncio.get_running_loop()
-        for socket_ in self.queues:
-            self.loop.add_reader(socket_.getsockopt(zmq.FD), self._receive, socket_)
+        self.buffer = bytearray()
+        self.discarding = False
         self.closed = False
+        self.loop.add_reader(sock.fileno(), self._receive)
 
-    def _connect(self, kind, info, port):
-        socket_ = self.context.socket(kind)
-        socket_.setsockopt(self._zmq.LINGER, 0)
-        socket_.connect(f"ipc://{info['ip']}-{info[port]}")
-        return socket_
-
-    def _receive(self, socket_):
-        # zmq's descriptor is edge-triggered: it signals a change, not "readable", so read
-        # until the socket says nothing is left.
-        zmq = self._zmq
-        while not self.closed and socket_.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            parts = socket_.recv_multipart(zmq.NOBLOCK, copy=True)
-            _, parts = self.session.feed_identities(parts, copy=True)
+    def _receive(self):
+        try:
+            chunk = self.sock.recv(4 * MIB)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # the kernel ended; waiting executions notice through the process
+            self.loop.remove_reader(self.sock.fileno())
+            return
+        self.buffer += chunk
+        while True:
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                if len(self.buffer) > self.MAX_LINE_BYTES:
+                    log("dropped a kernel message over the size limit")
+                    self.buffer.clear()
+                    self.discarding = True
+                return
+            line = bytes(self.buffer[:end])
+            del self.buffer[: end + 1]
+            if self.discarding:  # the rest of the oversized line
+                self.discarding = False
+                continue
             try:
-                header = self.session.unpack(parts[1])
-                parent = self.session.unpack(parts[2])
-                # Session.deserialize would parse the dates; check the signature the same way.
-                if self.session.auth is not None:
-                    signature = parts[0]
-                    if not signature or not hmac_compare(signature, self.session.sign(parts[1:5])):
-                        log("dropped a kernel message with a bad signature")
-                        continue
-                msg = {"header": header, "parent_header": parent, "msg_type": header.get("msg_type"), "content": self.session.unpack(parts[4])}
-            except Exception as error:  # a malformed message must not kill the agent's loop
+                msg = json.loads(line)
+                queue_ = self.queues[msg["channel"]]
+                msg.setdefault("parent_header", {})
+            except (ValueError, KeyError, TypeError) as error:  # a malformed line must not kill the agent's loop
                 log(f"dropped an unreadable kernel message: {error}")
                 continue
-            self.queues[socket_].put_nowait(msg)
+            queue_.put_nowait(msg)
 
     def _send(self, msg_type, content):
-        msg = self.session.send(self.shell, msg_type, content)
-        # A send can consume the descriptor's edge for a message that arrived meanwhile.
-        self.loop.call_soon(self._receive, self.shell)
-        return msg["header"]["msg_id"]
+        msg_id = secrets.token_hex(8)
+        data = (json.dumps({"msg_id": msg_id, "msg_type": msg_type, "content": content}, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+        # The kernel reads requests whenever it is not running a cell, and the agent sends only
+        # then (one execution at a time), so this wait is short; a kernel that stopped reading
+        # is treated as dead by the caller.
+        deadline = time.monotonic() + self.SEND_TIMEOUT_S
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.sock.send(view)
+                view = view[sent:]
+            except (BlockingIOError, InterruptedError):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([], [self.sock], [], remaining)[1]:
+                    raise RuntimeError("the kernel stopped reading requests")
+        return msg_id
 
     def kernel_info(self):
         return self._send("kernel_info_request", {})
 
     def execute(self, code, silent=False, store_history=True, allow_stdin=False, stop_on_error=True):
-        content = {"code": code, "silent": silent, "store_history": store_history, "user_expressions": {}, "allow_stdin": allow_stdin, "stop_on_error": stop_on_error}
-        return self._send("execute_request", content)
+        return self._send("execute_request", {"code": code, "silent": silent, "store_history": store_history})
 
-    async def _get(self, socket_, timeout):
+    async def _get(self, name, timeout):
         try:
-            messages = self.queues[socket_]
+            messages = self.queues[name]
             # Usually the message is already here; wait_for would still make a task for it.
             if not messages.empty():
                 return messages.get_nowait()
@@ -692,29 +685,29 @@ class KernelChannels:
             raise queue.Empty from None
 
     async def get_shell_msg(self, timeout):
-        return await self._get(self.shell, timeout)
+        return await self._get("shell", timeout)
 
     async def get_iopub_msg(self, timeout):
-        return await self._get(self.iopub, timeout)
+        return await self._get("iopub", timeout)
 
     def stop_channels(self):
         if self.closed:
             return
         self.closed = True
-        for socket_ in self.queues:
-            self.loop.remove_reader(socket_.getsockopt(self._zmq.FD))
-            socket_.close(linger=0)
-        self.context.term()
+        try:
+            self.loop.remove_reader(self.sock.fileno())
+        except (ValueError, OSError):
+            pass
+        self.sock.close()
 
 
 def forward_kernel_output(pipe, generation):
     """Drains the kernel process's own stdout/stderr into the agent's log, up to a budget.
 
-    ipykernel copies low-level output of user code (C extensions, subprocesses: os.system)
-    to its original stdout/stderr as well as to the client. Left to the container's log, a
-    `yes` in a subprocess could fill the host's disk; left unread, a full pipe would freeze
-    the kernel. So we always read, and log only the first KERNEL_LOG_BUDGET_BYTES (kernel
-    start-up errors land there).
+    The kernel writes its own problems there (start-up errors, a preload that failed); user
+    code's output goes to the cell instead. Left to the container's log, a flood could fill the
+    host's disk; left unread, a full pipe would freeze the kernel. So we always read, and log
+    only the first KERNEL_LOG_BUDGET_BYTES.
     """
     budget = KERNEL_LOG_BUDGET_BYTES
     dropped = 0
@@ -738,70 +731,37 @@ def forward_kernel_output(pipe, generation):
 
 
 class KernelProcess:
-    """One IPython kernel process, started the way jupyter_client's LocalProvisioner does it.
-
-    We launch it ourselves rather than through KernelManager so that it starts before the
-    agent has imported jupyter_client (see Kernel._launch). What KernelManager would add is
-    exactly this: a connection file, a Popen in a new session, SIGINT to its process group to
-    interrupt, SIGKILL to the group to stop (which also ends whatever the user's code spawned).
-    """
-
-    PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+    """One kernel process (sandpool_kernel.py): its own session and process group, so SIGINT to
+    the group interrupts a cell and SIGKILL ends it with whatever the user's code spawned."""
 
     def __init__(self, generation, cwd):
-        runtime_dir = os.environ.get("JUPYTER_RUNTIME_DIR", "/tmp/.jupyter/runtime")
-        os.makedirs(runtime_dir, mode=0o700, exist_ok=True)
-        name = f"kernel-{os.getpid()}-{generation}"
-        # IPC sockets in /tmp rather than TCP on loopback: no ports to pick, nothing reachable
-        # through the network stack, and they work the same under gVisor. With the ipc
-        # transport a "port" is only a suffix of the socket path.
-        self.ipc_prefix = os.path.join(runtime_dir, name)
-        self.connection_file = os.path.join(runtime_dir, f"{name}.json")
-        info = {port: index + 1 for index, port in enumerate(self.PORTS)}
-        info.update(
-            transport="ipc",
-            ip=self.ipc_prefix,
-            key=secrets.token_hex(32),
-            signature_scheme="hmac-sha256",
-            kernel_name="python3",
-        )
-        fd = os.open(self.connection_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            json.dump(info, file)
+        # One socket pair: the kernel gets its end as a descriptor, nothing to find on disk.
+        self.channel_socket, kernel_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)
         # Inside the kernel, matplotlib uses the inline backend so plt.show() and figures left
         # open become displays, as in Jupyter. The image default (Agg) stays for other processes.
         env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         env.pop("SANDPOOL_AGENT_SOCKET", None)
-        # As jupyter_client does: the kernel exits when its parent (the agent) dies, and does
-        # not print its "how to connect to me" banner.
-        env["JPY_PARENT_PID"] = str(os.getpid())
-        argv = [
-            sys.executable,
-            KERNEL_LAUNCHER,
-            "-f",
-            self.connection_file,
-            "--ext=sandpool_kernel",
-            # No history database: nothing to write, nothing to lock, faster start.
-            "--HistoryManager.hist_file=:memory:",
-            "--InteractiveShell.colors=NoColor",
-            # Not "debugpy_stream undefined" at every start; errors are still logged.
-            "--IPKernelApp.log_level=ERROR",
-            # Less overhead per cell (see sandpool_kernel.py).
-            "--IPKernelApp.kernel_class=sandpool_kernel.SandpoolKernel",
-            "--IPKernelApp.outstream_class=sandpool_kernel.QuietFlushOutStream",
-        ]
-        self.process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            # Its own session and process group: signals reach the kernel and its children,
-            # and never the agent.
-            start_new_session=True,
-        )
+        env["SANDPOOL_KERNEL_FD"] = str(kernel_end.fileno())
+        try:
+            self.process = subprocess.Popen(
+                # sys.path[0] is the kernel's folder, not the working directory (/mnt/data): a
+                # user's file named numpy.py or IPython.py cannot break a kernel (re)start. The
+                # kernel puts the working directory back for the user's own imports.
+                [sys.executable, KERNEL_PROGRAM],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                # The kernel's own log (start-up errors); its cells' output comes through the socket.
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(kernel_end.fileno(),),
+                # Its own session and process group: signals reach the kernel and its children,
+                # and never the agent.
+                start_new_session=True,
+            )
+        finally:
+            kernel_end.close()
         self.output = self.process.stdout
 
     def alive(self):
@@ -828,11 +788,6 @@ class KernelProcess:
             if not self.alive():
                 break
             await asyncio.sleep(0.02)
-        for path in [self.connection_file] + [f"{self.ipc_prefix}-{index + 1}" for index in range(len(self.PORTS))]:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
 
     def exit_description(self):
         code = self.process.poll()

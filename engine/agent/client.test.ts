@@ -450,6 +450,24 @@ describe.each(KERNEL_TEST_RUNTIMES)('the code-interpreter agent in a %s containe
     expect(result.executionTimeMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('returns what subprocesses and shell commands write, in order with the cell, and what `?` pages', async () => {
+    const system = await agent.execute({ code: 'import os\nos.system("echo from a subprocess; echo to its stderr >&2")\nNone' });
+    expect(system).toMatchObject({ status: 'Success', stdout: 'from a subprocess\n', stderr: 'to its stderr\n' });
+    const shell = await agent.execute({ code: 'print("python first")\n!echo from a shell command\nprint("python last")' });
+    expect(shell.status).toBe('Success');
+    // (A `!` command runs on a pseudo-terminal, as in Jupyter: its lines end in \r\n.)
+    expect(shell.stdout).toMatch(/^python first\nfrom a shell command\r?\npython last\n$/);
+    // A subprocess still writing a lot when the cell ends is not lost either.
+    expect((await agent.execute({ code: 'import subprocess\nsubprocess.run(["seq", "1", "20000"])\nNone' })).stdout.split('\n').at(-2)).toBe('20000');
+    // Forked workers' prints reach the cell (through the captured descriptors, never the kernel's socket).
+    const forked = await agent.execute({ code: 'import multiprocessing as mp\ndef work(i):\n    print(f"child {i}", flush=True)\n    return i * 2\nwith mp.get_context("fork").Pool(2) as pool:\n    doubled = pool.map(work, range(3))\ndoubled' });
+    expect(forked).toMatchObject({ status: 'Success', result: '[0, 2, 4]' });
+    expect(forked.stdout.split('\n').filter(Boolean).sort()).toEqual(['child 0', 'child 1', 'child 2']);
+    const help = await agent.execute({ code: 'len?' });
+    expect(help.status).toBe('Success');
+    expect(help.stdout).toMatch(/Return the number of items in a container/);
+  });
+
   it('returns JSON primitives as JSON and anything else as its repr', async () => {
     // Containers stay text, as Azure returns them: clients parse IPython's (multi-line) repr.
     expect((await agent.execute({ code: '{"a": [1, 2.5, None, True], "b": "x"}' })).result).toBe("{'a': [1, 2.5, None, True], 'b': 'x'}");

@@ -115,7 +115,6 @@ const CODE_INTERPRETER_CONFIG: ImageConfig = {
 const AGENT_DIR = fileURLToPath(new URL('../agent/', import.meta.url));
 const AGENT_FILES = [
   { source: 'agent.py', target: 'opt/sandpool/agent.py', mode: 0o755 },
-  { source: 'kernel_launcher.py', target: 'opt/sandpool/kernel/kernel_launcher.py', mode: 0o644 },
   { source: 'sandpool_kernel.py', target: 'opt/sandpool/kernel/sandpool_kernel.py', mode: 0o644 },
 ] as const;
 
@@ -419,8 +418,8 @@ async function assembleCodeInterpreter(reference: string, base: string, agent: A
   const agentLayer = join(workDir, 'agent-layer');
   await mkdir(agentLayer, { mode: 0o755 });
   await installAgent(agentLayer, agent);
-  // The agent's two files are not pre-compiled: agent.py and the kernel launcher run as
-  // scripts (never cached), and compiling the kernel extension costs ~5 ms at start.
+  // The agent's two files are not pre-compiled: agent.py and the kernel run as scripts (never
+  // cached).
   await importImage({
     layers: [{ layersOf: base }, { rootfsDir: agentLayer }],
     reference,
