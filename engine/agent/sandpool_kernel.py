@@ -229,6 +229,7 @@ class DescriptorCapture:
     """Makes descriptor `fd` a pipe whose bytes a thread writes to `stream` (subprocess output)."""
 
     def __init__(self, fd, stream):
+        self.fd = fd
         self.stream = stream
         read_end, write_end = os.pipe()
         os.dup2(write_end, fd)
@@ -238,7 +239,6 @@ class DescriptorCapture:
         self.drained = threading.Condition()
         self.marker = None
         threading.Thread(target=self._run, daemon=True, name=f"fd{fd}-capture").start()
-        self.fd = fd
 
     def _run(self):
         import codecs
