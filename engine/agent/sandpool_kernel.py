@@ -31,6 +31,7 @@ import json
 import math
 import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -147,7 +148,16 @@ class Channel:
         )
         data = (line + "\n").encode("utf-8", "surrogateescape")
         with self.lock:
-            self.sock.sendall(data)
+            if threading.current_thread() is not threading.main_thread():
+                self.sock.sendall(data)
+                return
+            # An interrupt (SIGINT, a timeout) must not cut a line short: the rest would corrupt
+            # the next message, perhaps the "idle" the agent waits for. It is raised right after.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                self.sock.sendall(data)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 class ChannelStream:
