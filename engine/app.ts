@@ -86,7 +86,7 @@ async function startEngine(options: EngineOptions, log: (message: string) => voi
     passIntervalMs: options.passIntervalMs,
     healthIntervalMs: options.healthIntervalMs,
   });
-  const nudge = () => void reconciler.trigger();
+  const nudge = () => reconciler.nudge();
   // A pool created or changed in the portal or CLI is acted on at once, not at the next tick.
   listener.on(POOL_CHANGED_CHANNEL, nudge);
   // Keep the channel subscribed for the event stream's subscribers.
