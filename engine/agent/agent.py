@@ -371,7 +371,7 @@ class Kernel:
 
     async def _launch(self):
         launched = time.monotonic()
-        process = KernelProcess(self.generation, self.data_dir)
+        process = KernelProcess(self.data_dir)
         self.process = process
         threading.Thread(target=forward_kernel_output, args=(process.output, self.generation), daemon=True, name="kernel-output").start()
         kc = KernelChannels(process.channel_socket)
@@ -415,7 +415,7 @@ class Kernel:
         that here keeps it out of a new session's first request. Not stored in history, so
         the user's first cell is still In[1].
         """
-        msg_id = kc.execute("print('', end='')\n0", silent=False, store_history=False, allow_stdin=False)
+        msg_id = kc.execute("print('', end='')\n0", silent=False, store_history=False)
         idle = await self._collect(kc, process, msg_id, Output(), self.generation, asyncio.get_running_loop().time() + max(deadline - time.monotonic(), 0.001))
         if idle is not True:
             raise RuntimeError(f"the warm-up cell did not finish ({idle})")
@@ -503,7 +503,7 @@ class Kernel:
         loop = asyncio.get_running_loop()
         kc, process, generation = self.kc, self.process, self.generation
         out = Output()
-        msg_id = kc.execute(code, silent=False, store_history=True, allow_stdin=False, stop_on_error=False)
+        msg_id = kc.execute(code, silent=False, store_history=True)
         while True:
             idle = await self._collect(kc, process, msg_id, out, generation, deadline)
             if idle is True:
@@ -671,7 +671,7 @@ class KernelChannels:
     def kernel_info(self):
         return self._send("kernel_info_request", {})
 
-    def execute(self, code, silent=False, store_history=True, allow_stdin=False, stop_on_error=True):
+    def execute(self, code, silent=False, store_history=True):
         return self._send("execute_request", {"code": code, "silent": silent, "store_history": store_history})
 
     async def _get(self, name, timeout):
@@ -734,7 +734,7 @@ class KernelProcess:
     """One kernel process (sandpool_kernel.py): its own session and process group, so SIGINT to
     the group interrupts a cell and SIGKILL ends it with whatever the user's code spawned."""
 
-    def __init__(self, generation, cwd):
+    def __init__(self, cwd):
         # One socket pair: the kernel gets its end as a descriptor, nothing to find on disk.
         self.channel_socket, kernel_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)

@@ -294,6 +294,12 @@ class DescriptorCapture:
             self.marker = None
 
 
+def _flush_streams():
+    """Sends what the cell printed so far, before a message that must come after it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
 def _make_shell(channel):
     from IPython.core.displayhook import DisplayHook
     from IPython.core.displaypub import DisplayPublisher
@@ -303,8 +309,7 @@ def _make_shell(channel):
 
     class ChannelDisplayPublisher(DisplayPublisher):
         def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_streams()
             channel.send("iopub", "update_display_data" if update else "display_data", {"data": data, "metadata": metadata or {}, "transient": transient or {}})
 
         def clear_output(self, wait=False):
@@ -323,8 +328,7 @@ def _make_shell(channel):
             self._result = {"data": format_dict, "metadata": md_dict or {}}
 
         def finish_displayhook(self):
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_streams()
             if self._result is not None:
                 channel.send("iopub", "execute_result", {**self._result, "execution_count": self.prompt_count})
             self._result = None
@@ -338,13 +342,12 @@ def _make_shell(channel):
         system = InteractiveShell.system_piped
 
         def _showtraceback(self, etype, evalue, stb):
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_streams()
             channel.send("iopub", "error", {"ename": getattr(etype, "__name__", str(etype)), "evalue": str(evalue), "traceback": list(stb) if isinstance(stb, list) else [str(stb)]})
 
     payload = []
 
-    def page(data, start=0, screen_lines=0, pager_cmd=None):
+    def page(_shell, data, start=0, screen_lines=0, pager_cmd=None):
         # `obj?` and %pycat: returned with the reply, as ipykernel does, not through `less`.
         text = data.get("text/plain", "") if isinstance(data, dict) else str(data)
         payload.append({"source": "page", "data": {"text/plain": text}, "start": start})
@@ -353,7 +356,7 @@ def _make_shell(channel):
     # No history database: nothing to write, nothing to lock, faster start.
     config.HistoryManager.hist_file = ":memory:"
     shell = SandpoolShell.instance(config=config, colors="NoColor")
-    shell.set_hook("show_in_pager", lambda _self, data, start=0, screen_lines=0, pager_cmd=None: page(data, start, screen_lines, pager_cmd), 99)
+    shell.set_hook("show_in_pager", page, 99)
     return shell, payload
 
 
@@ -404,8 +407,7 @@ def main():
                 result = shell.run_cell(content.get("code", ""), store_history=bool(content.get("store_history", True)), silent=bool(content.get("silent", False)))
                 for capture in captures:
                     capture.drain(cells)
-                sys.stdout.flush()
-                sys.stderr.flush()
+                _flush_streams()
                 pages = payload[:]
                 payload.clear()
                 error = result.error_before_exec or result.error_in_exec
@@ -420,8 +422,7 @@ def main():
             pass  # an interrupt that arrived after the cell: the cell's output is complete
         finally:
             try:
-                sys.stdout.flush()
-                sys.stderr.flush()
+                _flush_streams()
                 channel.send("iopub", "status", {"execution_state": "idle"}, parent=msg_id)
             except KeyboardInterrupt:
                 channel.send("iopub", "status", {"execution_state": "idle"}, parent=msg_id)

@@ -91,9 +91,9 @@ export function useConformanceContext(): ConformanceContext {
     if (engine) {
       const ids = pools.map((pool) => pool.id);
       await waitFor('the conformance pools drained', async () => (await engine.db.query('SELECT 1 FROM session_pools WHERE id = ANY($1)', [ids])).rowCount === 0, 100_000);
+      await engine.stop();
+      engine.runtime.close();
     }
-    await context.engine?.stop();
-    context.engine?.runtime.close();
   }, 120_000);
   return context;
 }
